@@ -1,0 +1,197 @@
+import { validateLimit, validateSessionId, validateTtlSeconds } from '../encoding/arguments.js';
+import { decodeItem, decodeItems, encodeItem, encodeItems } from '../encoding/items.js';
+import { type EncodedHistoryTransaction, encodeHistoryTransaction } from '../encoding/transactions.js';
+import {
+  SessionClosedError,
+  SessionConflictError,
+  SessionConnectionError,
+  SessionError,
+  SessionStorageError,
+  SessionValidationError,
+} from '../errors/index.js';
+import type { AgentInputItem, FullSession, HistoryMutationArgs, HistoryTransactionArgs } from '../protocol/session.js';
+
+/** Options every session class accepts. */
+export interface BaseSessionOptions {
+  sessionId: string;
+  /** Expire the session this many seconds after its last write (sliding). */
+  ttlSeconds?: number;
+  /** Set by a store so that its sessions fail with `SessionClosedError` once it is closed. */
+  isClosed?: () => boolean;
+}
+
+/**
+ * Everything a backend shares: argument validation and JSON encoding before any I/O, the
+ * closed check, typed error wrapping, decoding into fresh objects, and capabilities built
+ * from the backend's atomic primitives. A backend implements only the protected primitives,
+ * each of which must be atomic on its own.
+ */
+export abstract class BaseSession implements FullSession {
+  readonly sessionId: string;
+  readonly ttlSeconds: number | undefined;
+  readonly #isClosed: () => boolean;
+
+  constructor(options: BaseSessionOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new SessionValidationError('session options must be an object');
+    }
+    this.sessionId = validateSessionId(options.sessionId);
+    this.ttlSeconds = validateTtlSeconds(options.ttlSeconds);
+    this.#isClosed = options.isClosed ?? (() => false);
+  }
+
+  /** TTL in milliseconds, or undefined. */
+  protected get ttlMs(): number | undefined {
+    return this.ttlSeconds === undefined ? undefined : Math.ceil(this.ttlSeconds * 1000);
+  }
+
+  /** The newest `limit` items (limit ≥ 1), or all when undefined, oldest first, as stored text. */
+  protected abstract readItems(limit: number | undefined): Promise<string[]>;
+  /** Appends a non-empty batch atomically with contiguous sequence numbers. */
+  protected abstract appendItems(items: string[]): Promise<void>;
+  /** Removes and returns the newest item atomically. */
+  protected abstract popLastItem(): Promise<string | undefined>;
+  /** Removes every item (and remembered operation ids) of the session. */
+  protected abstract clearItems(): Promise<void>;
+  /** Applies the transaction atomically and idempotently; throws `SessionConflictError`. */
+  protected abstract commitTransaction(transaction: EncodedHistoryTransaction): Promise<void>;
+  /** Replaces the whole history atomically. */
+  protected abstract replaceAllItems(items: string[]): Promise<void>;
+
+  async getSessionId(): Promise<string> {
+    return this.sessionId;
+  }
+
+  async getItems(limit?: number): Promise<AgentInputItem[]> {
+    const checked = validateLimit(limit);
+    this.assertOpen();
+    if (checked === 0) return [];
+    return decodeItems(await this.run('getItems', () => this.readItems(checked)));
+  }
+
+  async addItems(items: AgentInputItem[]): Promise<void> {
+    const encoded = encodeItems(items);
+    this.assertOpen();
+    if (encoded.length === 0) return;
+    await this.run('addItems', () => this.appendItems(encoded));
+  }
+
+  async popItem(): Promise<AgentInputItem | undefined> {
+    this.assertOpen();
+    const text = await this.run('popItem', () => this.popLastItem());
+    return text === undefined ? undefined : decodeItem(text);
+  }
+
+  async clearSession(): Promise<void> {
+    this.assertOpen();
+    await this.run('clearSession', () => this.clearItems());
+  }
+
+  async applyHistoryTransaction(args: HistoryTransactionArgs): Promise<void> {
+    const encoded = encodeHistoryTransaction(args);
+    this.assertOpen();
+    await this.run('applyHistoryTransaction', () => this.commitTransaction(encoded));
+  }
+
+  async replaceHistoryWithCompaction(items: AgentInputItem[]): Promise<void> {
+    const encoded = encodeItems(items);
+    this.assertOpen();
+    await this.run('replaceHistoryWithCompaction', () => this.replaceAllItems(encoded));
+  }
+
+  /**
+   * Replaces stored `function_call` items by `callId`, in place. Built on the atomic
+   * transaction primitive: the suffix from the first affected item is swapped only if it is
+   * still what was read, and re-read and retried when a concurrent write got there first.
+   */
+  async applyHistoryMutations(args: HistoryMutationArgs): Promise<void> {
+    const mutations = args?.mutations;
+    if (!Array.isArray(mutations)) throw new SessionValidationError('mutations must be an array');
+    const replacements = new Map<string, string>();
+    mutations.forEach((mutation, i) => {
+      if (mutation?.type !== 'replace_function_call' || typeof mutation.callId !== 'string') {
+        throw new SessionValidationError(
+          `mutations[${i}] must be { type: 'replace_function_call', callId, replacement }`,
+        );
+      }
+      replacements.set(mutation.callId, encodeItem(mutation.replacement, `mutations[${i}].replacement`));
+    });
+    this.assertOpen();
+    if (replacements.size === 0) return;
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.run('applyHistoryMutations', () => this.readItems(undefined));
+      const next = stored.map((text) => {
+        const item = decodeItem(text);
+        const replacement =
+          item?.type === 'function_call' && typeof item.callId === 'string' ? replacements.get(item.callId) : undefined;
+        return replacement ?? text;
+      });
+      const first = next.findIndex((text, i) => text !== stored[i]);
+      if (first === -1) return;
+      try {
+        await this.run('applyHistoryMutations', () =>
+          this.commitTransaction({
+            operationId: `mutation:${globalThis.crypto.randomUUID()}`,
+            fingerprint: '',
+            expectedSuffix: stored.slice(first),
+            replacement: next.slice(first),
+          }),
+        );
+        return;
+      } catch (error) {
+        const retry = error instanceof SessionConflictError && error.reason === 'suffix_mismatch' && attempt < 10;
+        if (!retry) throw error;
+      }
+    }
+  }
+
+  protected assertOpen(): void {
+    if (this.#isClosed()) throw new SessionClosedError();
+  }
+
+  /** Runs a primitive and turns anything the driver throws into a typed `SessionError`. */
+  protected async run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
+    try {
+      return await primitive();
+    } catch (error) {
+      if (error instanceof SessionError) throw error;
+      if (this.#isClosed()) throw new SessionClosedError();
+      throw this.toSessionError(operation, error);
+    }
+  }
+
+  /** Backends may refine how driver errors map onto the hierarchy. */
+  protected toSessionError(operation: string, error: unknown): SessionError {
+    return isConnectionError(error)
+      ? new SessionConnectionError(operation, error)
+      : new SessionStorageError(operation, error);
+  }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+const CONNECTION_NAMES = /Connection|Socket|Network|Disconnected|ClientClosed|Timeout/i;
+
+/** True when `error` (or any error in its `cause` chain) says the database was unreachable. */
+export function isConnectionError(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, name, errno } = e as { code?: unknown; name?: unknown; errno?: unknown };
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    if (typeof errno === 'string' && CONNECTION_CODES.has(errno)) return true;
+    if (typeof name === 'string' && CONNECTION_NAMES.test(name)) return true;
+  }
+  return false;
+}

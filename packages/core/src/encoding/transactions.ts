@@ -1,0 +1,71 @@
+import { SessionValidationError } from '../errors/index.js';
+import type { HistoryTransactionArgs } from '../protocol/session.js';
+import { validateOperationId } from './arguments.js';
+import { encodeItems } from './items.js';
+
+/**
+ * A history transaction reduced to one shape every backend applies atomically:
+ * "if the history ends with `expectedSuffix`, replace that suffix with `replacement`".
+ * `append_items` is the same with an empty expected suffix.
+ */
+export interface EncodedHistoryTransaction {
+  operationId: string;
+  /** Digest of the whole transaction: the same id with a different digest is a conflict. */
+  fingerprint: string;
+  expectedSuffix: string[];
+  replacement: string[];
+}
+
+/** Validates and encodes a transaction before any I/O. */
+export function encodeHistoryTransaction(args: HistoryTransactionArgs): EncodedHistoryTransaction {
+  if (args === null || typeof args !== 'object') {
+    throw new SessionValidationError('applyHistoryTransaction expects { operationId, transaction }');
+  }
+  const operationId = validateOperationId(args.operationId);
+  const transaction = args.transaction;
+  let expectedSuffix: string[];
+  let replacement: string[];
+  if (transaction?.type === 'append_items') {
+    expectedSuffix = [];
+    replacement = encodeItems(transaction.items, 'transaction.items');
+  } else if (transaction?.type === 'replace_suffix') {
+    expectedSuffix = encodeItems(transaction.expectedSuffix, 'transaction.expectedSuffix');
+    replacement = encodeItems(transaction.replacement, 'transaction.replacement');
+  } else {
+    throw new SessionValidationError(
+      `transaction.type must be 'append_items' or 'replace_suffix', got ${JSON.stringify((transaction as { type?: unknown } | undefined)?.type)}`,
+    );
+  }
+  const canonical = `${transaction.type}\n${expectedSuffix.length}\n${expectedSuffix.join('\n')}\n${replacement.join('\n')}`;
+  return { operationId, fingerprint: fingerprint(canonical), expectedSuffix, replacement };
+}
+
+/**
+ * A 128-bit non-cryptographic digest (four seeded 32-bit FNV-1a/murmur-mix lanes) as hex.
+ * It only has to tell apart two transactions submitted under the same operation id, so
+ * collision resistance against an adversary is not needed, and it stays synchronous and
+ * dependency-free on every runtime.
+ */
+export function fingerprint(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x9e3779b9;
+  let h3 = 0x85ebca6b;
+  let h4 = 0xc2b2ae35;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h3 = Math.imul(h3 ^ c, 0x27d4eb2d);
+    h4 = Math.imul(h4 ^ c, 0x165667b1);
+  }
+  const lanes = [h1, h2, h3, h4].map((h, lane) => {
+    let x = h ^ (text.length + lane);
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    return ((x ^ (x >>> 16)) >>> 0).toString(16).padStart(8, '0');
+  });
+  return lanes.join('');
+}
+
+/** Operation ids are remembered this long by default (they only guard retries). */
+export const DEFAULT_OPERATION_RETENTION_SECONDS = 24 * 60 * 60;

@@ -1,0 +1,49 @@
+export { BaseSession, type BaseSessionOptions, isConnectionError } from './base/session.js';
+export { BaseSessionStore, type BaseSessionStoreOptions } from './base/store.js';
+export {
+  MAX_SESSION_ID_BYTES,
+  validateLimit,
+  validateName,
+  validateOperationId,
+  validateSessionId,
+  validateTtlSeconds,
+} from './encoding/arguments.js';
+export {
+  decodeItem,
+  decodeItems,
+  encodeItem,
+  encodeItems,
+  MAX_ITEM_DEPTH,
+  utf8ByteLength,
+} from './encoding/items.js';
+export {
+  DEFAULT_OPERATION_RETENTION_SECONDS,
+  type EncodedHistoryTransaction,
+  encodeHistoryTransaction,
+  fingerprint,
+} from './encoding/transactions.js';
+export * from './errors/index.js';
+export {
+  createInMemoryStorage,
+  InMemorySession,
+  type InMemorySessionOptions,
+  InMemorySessionStore,
+  type InMemorySessionStoreOptions,
+  type InMemoryStorage,
+} from './memory/in-memory.js';
+export type { JsonObject, JsonValue } from './protocol/json.js';
+export type {
+  AgentInputItem,
+  CompactionCapable,
+  FullSession,
+  HistoryAppendItemsTransaction,
+  HistoryMutationArgs,
+  HistoryMutationCapable,
+  HistoryReplaceFunctionCallMutation,
+  HistoryReplaceSuffixTransaction,
+  HistoryTransaction,
+  HistoryTransactionArgs,
+  HistoryTransactionCapable,
+  Session,
+  SessionStore,
+} from './protocol/session.js';

@@ -1,0 +1,136 @@
+import { BaseSession, type BaseSessionOptions } from '../base/session.js';
+import { BaseSessionStore, type BaseSessionStoreOptions } from '../base/store.js';
+import { DEFAULT_OPERATION_RETENTION_SECONDS, type EncodedHistoryTransaction } from '../encoding/transactions.js';
+import { SessionConflictError } from '../errors/index.js';
+
+/** What one session holds. Items are kept as encoded text, so reads return fresh objects. */
+interface SessionRecord {
+  items: string[];
+  expiresAt: number | undefined;
+  operations: Map<string, { fingerprint: string; at: number }>;
+}
+
+/** The storage behind in-memory sessions: share one between sessions to share history. */
+export type InMemoryStorage = Map<string, SessionRecord>;
+
+/** A fresh, empty storage to share between in-memory stores or sessions. */
+export function createInMemoryStorage(): InMemoryStorage {
+  return new Map();
+}
+
+export interface InMemorySessionOptions extends BaseSessionOptions {
+  storage?: InMemoryStorage;
+}
+
+/**
+ * The reference implementation of the protocol. Every primitive runs synchronously inside one
+ * microtask, which is what makes it atomic under concurrent callers in one process.
+ */
+export class InMemorySession extends BaseSession {
+  readonly #storage: InMemoryStorage;
+
+  constructor(options: InMemorySessionOptions) {
+    super(options);
+    this.#storage = options.storage ?? new Map();
+  }
+
+  /** The live record, or undefined when absent or expired (an expired one is dropped). */
+  #current(): SessionRecord | undefined {
+    const record = this.#storage.get(this.sessionId);
+    if (record?.expiresAt !== undefined && record.expiresAt <= Date.now()) {
+      this.#storage.delete(this.sessionId);
+      return undefined;
+    }
+    return record;
+  }
+
+  #forWrite(): SessionRecord {
+    let record = this.#current();
+    if (!record) {
+      record = { items: [], expiresAt: undefined, operations: new Map() };
+      this.#storage.set(this.sessionId, record);
+    }
+    const ttl = this.ttlMs;
+    record.expiresAt = ttl === undefined ? undefined : Date.now() + ttl;
+    return record;
+  }
+
+  protected async readItems(limit: number | undefined): Promise<string[]> {
+    const items = this.#current()?.items ?? [];
+    return limit === undefined ? items.slice() : items.slice(Math.max(0, items.length - limit));
+  }
+
+  protected async appendItems(items: string[]): Promise<void> {
+    this.#forWrite().items.push(...items);
+  }
+
+  protected async popLastItem(): Promise<string | undefined> {
+    const record = this.#current();
+    if (!record || record.items.length === 0) return undefined;
+    return this.#forWrite().items.pop();
+  }
+
+  protected async clearItems(): Promise<void> {
+    this.#storage.delete(this.sessionId);
+  }
+
+  protected async commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
+    const now = Date.now();
+    const existing = this.#current();
+    const known = existing?.operations.get(tx.operationId);
+    if (known && now - known.at < DEFAULT_OPERATION_RETENTION_SECONDS * 1000) {
+      if (known.fingerprint === tx.fingerprint) return;
+      throw new SessionConflictError(
+        'operation_id_reused',
+        `operationId ${JSON.stringify(tx.operationId)} was already used for a different transaction`,
+      );
+    }
+    const items = existing?.items ?? [];
+    const start = items.length - tx.expectedSuffix.length;
+    if (start < 0 || tx.expectedSuffix.some((text, i) => items[start + i] !== text)) {
+      throw new SessionConflictError('suffix_mismatch', 'The history no longer ends with the expected suffix');
+    }
+    const record = this.#forWrite();
+    record.items.splice(start, tx.expectedSuffix.length, ...tx.replacement);
+    record.operations.set(tx.operationId, { fingerprint: tx.fingerprint, at: now });
+  }
+
+  protected async replaceAllItems(items: string[]): Promise<void> {
+    this.#forWrite().items = items.slice();
+  }
+}
+
+export interface InMemorySessionStoreOptions extends BaseSessionStoreOptions {
+  /** Share one storage between stores, as stores share a database; the store never clears it. */
+  storage?: InMemoryStorage;
+}
+
+/** Sessions that live in this process only: for tests, prototypes and as the reference. */
+export class InMemorySessionStore extends BaseSessionStore<InMemorySession> {
+  readonly #storage: InMemoryStorage;
+  readonly #ownsStorage: boolean;
+
+  constructor(options: InMemorySessionStoreOptions = {}) {
+    super(options);
+    this.#ownsStorage = options.storage === undefined;
+    this.#storage = options.storage ?? new Map();
+  }
+
+  protected createSession(sessionId: string): InMemorySession {
+    return new InMemorySession({
+      sessionId,
+      ttlSeconds: this.ttlSeconds,
+      storage: this.#storage,
+      isClosed: this.isClosed,
+    });
+  }
+
+  protected async releaseResources(): Promise<void> {
+    if (this.#ownsStorage) this.#storage.clear();
+  }
+
+  /** Raw view for tests: how many items are physically held for `sessionId`. */
+  storedItemCount(sessionId: string): number {
+    return this.#storage.get(sessionId)?.items.length ?? 0;
+  }
+}

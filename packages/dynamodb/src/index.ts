@@ -1,0 +1,2 @@
+// Placeholder until the dynamodb backend lands.
+export {};

@@ -1,0 +1,2 @@
+// Placeholder until the mongo backend lands.
+export {};

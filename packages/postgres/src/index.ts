@@ -1,0 +1,2 @@
+// Placeholder until the postgres backend lands.
+export {};

@@ -1,0 +1,2 @@
+// Placeholder until the redis backend lands.
+export {};

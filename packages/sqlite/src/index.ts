@@ -1,0 +1,2 @@
+// Placeholder until the sqlite backend lands.
+export {};

@@ -1,0 +1,56 @@
+import { containerRuntimeAvailable, startContainer } from './containers.js';
+import { startNativeDynamoDBLocal } from './native/dynamodb-local.js';
+import { startNativeFerretDB } from './native/ferretdb.js';
+import { INSTALL_HINT } from './native/locate.js';
+import { startNativePostgres } from './native/postgres.js';
+import { startNativeRedis } from './native/redis.js';
+import type { RunningService, ServiceName } from './types.js';
+
+export { freePort } from './native/process.js';
+export { type RunningRedisCluster, startNativeRedisCluster } from './native/redis-cluster.js';
+export type { RunningService, ServiceName } from './types.js';
+
+/** The environment variable that names an existing server, per service. */
+export const SERVICE_ENV: Record<ServiceName, string> = {
+  redis: 'REDIS_URL',
+  postgres: 'POSTGRES_URL',
+  mongodb: 'MONGODB_URL',
+  dynamodb: 'DYNAMODB_ENDPOINT',
+};
+
+const NATIVE: Record<ServiceName, () => Promise<RunningService>> = {
+  redis: () => startNativeRedis(),
+  postgres: startNativePostgres,
+  mongodb: startNativeFerretDB,
+  dynamodb: startNativeDynamoDBLocal,
+};
+
+/**
+ * A live server for `name`, chosen in order: the environment URL, Testcontainers when a
+ * container runtime answers, a native server started on 127.0.0.1, or an error saying how to
+ * get one. Never a skip: a missing database fails the tests loudly.
+ */
+export async function startService(name: ServiceName): Promise<RunningService> {
+  const fromEnv = process.env[SERVICE_ENV[name]];
+  if (fromEnv) return { name, url: fromEnv, source: 'env', stop: async () => {} };
+  return startPrivateService(name);
+}
+
+/**
+ * A server this test run owns alone (never the environment URL), so that it can be
+ * restarted or broken without disturbing anyone: a container, else a native server.
+ */
+export async function startPrivateService(name: ServiceName): Promise<RunningService & { restart(): Promise<void> }> {
+  const problems: string[] = [];
+  if (await containerRuntimeAvailable()) {
+    const service = await startContainer(name);
+    return service as RunningService & { restart(): Promise<void> };
+  }
+  problems.push('no container runtime answered');
+  try {
+    return (await NATIVE[name]()) as RunningService & { restart(): Promise<void> };
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  throw new Error(`No ${name} server for the tests: ${problems.join('; ')}. ${INSTALL_HINT}`);
+}
