@@ -1,0 +1,15 @@
+// Every backend that has landed, opened on the real test servers with a per-run namespace.
+import type { FullSession, SessionStore } from '@sessions/core';
+import { InMemorySessionStore } from '@sessions/core';
+import { inject } from 'vitest';
+
+export interface Backend {
+  name: string;
+  open(): Promise<SessionStore<FullSession>>;
+}
+
+const run = `it${Date.now().toString(36)}`;
+
+export const backends: Backend[] = [{ name: 'memory', open: async () => new InMemorySessionStore() }];
+
+export { inject, run };

@@ -1,0 +1,27 @@
+// Type-level proof that core's protocol and every session class in the repo are accepted by
+// the real SDK wherever it takes a session, and that the capabilities match the SDK's shapes.
+import type {
+  Session as SdkSession,
+  SessionHistoryRewriteAwareSession,
+  SessionHistoryTransactionAwareSession,
+} from '@openai/agents-core';
+import type { FullSession, InMemorySession, Session } from '@sessions/core';
+import { describe, expectTypeOf, it } from 'vitest';
+
+describe('assignability to the SDK', () => {
+  it('core protocol types', () => {
+    expectTypeOf<Session>().toExtend<SdkSession>();
+    expectTypeOf<SdkSession>().toExtend<Session>();
+    expectTypeOf<FullSession>().toExtend<SessionHistoryTransactionAwareSession>();
+    expectTypeOf<FullSession>().toExtend<SessionHistoryRewriteAwareSession>();
+    expectTypeOf<FullSession['replaceHistoryWithCompaction']>().toExtend<
+      NonNullable<SdkSession['replaceHistoryWithCompaction']>
+    >();
+  });
+
+  it('every session class', () => {
+    expectTypeOf<InMemorySession>().toExtend<SdkSession>();
+    expectTypeOf<InMemorySession>().toExtend<SessionHistoryTransactionAwareSession>();
+    expectTypeOf<InMemorySession>().toExtend<SessionHistoryRewriteAwareSession>();
+  });
+});
