@@ -1,2 +1,2 @@
-// Placeholder until the sqlite backend lands.
-export {};
+export { SqliteSession, type SqliteSessionOptions } from './session.js';
+export { SqliteSessionStore, type SqliteSessionStoreOptions } from './store.js';

@@ -1,11 +1,12 @@
 import { validateLimit, validateSessionId, validateTtlSeconds } from '../encoding/arguments.js';
-import { decodeItem, decodeItems, encodeItem, encodeItems } from '../encoding/items.js';
+import { decodeItem, decodeItems, encodeItem, encodeItems, utf8ByteLength } from '../encoding/items.js';
 import { type EncodedHistoryTransaction, encodeHistoryTransaction } from '../encoding/transactions.js';
 import {
   SessionClosedError,
   SessionConflictError,
   SessionConnectionError,
   SessionError,
+  SessionItemTooLargeError,
   SessionStorageError,
   SessionValidationError,
 } from '../errors/index.js';
@@ -40,6 +41,14 @@ export abstract class BaseSession implements FullSession {
     this.#isClosed = options.isClosed ?? (() => false);
   }
 
+  /**
+   * Largest encoded item (UTF-8 bytes) the backend can store, or undefined for no limit.
+   * Items over it are refused with `SessionItemTooLargeError` before any I/O.
+   */
+  protected get maxItemBytes(): number | undefined {
+    return undefined;
+  }
+
   /** TTL in milliseconds, or undefined. */
   protected get ttlMs(): number | undefined {
     return this.ttlSeconds === undefined ? undefined : Math.ceil(this.ttlSeconds * 1000);
@@ -70,7 +79,7 @@ export abstract class BaseSession implements FullSession {
   }
 
   async addItems(items: AgentInputItem[]): Promise<void> {
-    const encoded = encodeItems(items);
+    const encoded = this.#checkSizes(encodeItems(items), 'items');
     this.assertOpen();
     if (encoded.length === 0) return;
     await this.run('addItems', () => this.appendItems(encoded));
@@ -89,12 +98,13 @@ export abstract class BaseSession implements FullSession {
 
   async applyHistoryTransaction(args: HistoryTransactionArgs): Promise<void> {
     const encoded = encodeHistoryTransaction(args);
+    this.#checkSizes(encoded.replacement, 'transaction.replacement');
     this.assertOpen();
     await this.run('applyHistoryTransaction', () => this.commitTransaction(encoded));
   }
 
   async replaceHistoryWithCompaction(items: AgentInputItem[]): Promise<void> {
-    const encoded = encodeItems(items);
+    const encoded = this.#checkSizes(encodeItems(items), 'items');
     this.assertOpen();
     await this.run('replaceHistoryWithCompaction', () => this.replaceAllItems(encoded));
   }
@@ -114,7 +124,9 @@ export abstract class BaseSession implements FullSession {
           `mutations[${i}] must be { type: 'replace_function_call', callId, replacement }`,
         );
       }
-      replacements.set(mutation.callId, encodeItem(mutation.replacement, `mutations[${i}].replacement`));
+      const text = encodeItem(mutation.replacement, `mutations[${i}].replacement`);
+      this.#checkSizes([text], `mutations[${i}].replacement`);
+      replacements.set(mutation.callId, text);
     });
     this.assertOpen();
     if (replacements.size === 0) return;
@@ -143,6 +155,23 @@ export abstract class BaseSession implements FullSession {
         if (!retry) throw error;
       }
     }
+  }
+
+  #checkSizes(encoded: string[], label: string): string[] {
+    const max = this.maxItemBytes;
+    if (max === undefined) return encoded;
+    encoded.forEach((text, i) => {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: skip counting when it cannot exceed.
+      if (text.length * 3 <= max) return;
+      const bytes = utf8ByteLength(text);
+      if (bytes > max)
+        throw new SessionItemTooLargeError(
+          encoded.length === 1 && label.startsWith('mutations') ? label : `${label}[${i}]`,
+          bytes,
+          max,
+        );
+    });
+    return encoded;
   }
 
   protected assertOpen(): void {

@@ -97,8 +97,9 @@ export class SessionStorageError extends SessionError {
 
 /** The database could not be reached or the connection dropped. Retry when it is back. */
 export class SessionConnectionError extends SessionStorageError {
-  constructor(operation: string, cause: unknown) {
-    super(operation, cause, 'CONNECTION');
+  /** `detail` replaces the cause's message when the driver's is empty or unhelpful. */
+  constructor(operation: string, cause: unknown, detail?: string) {
+    super(operation, cause, 'CONNECTION', detail ?? describeCause(cause));
   }
 }
 

@@ -1,0 +1,151 @@
+import {
+  BaseSession,
+  type BaseSessionOptions,
+  DEFAULT_OPERATION_RETENTION_SECONDS,
+  type EncodedHistoryTransaction,
+  SessionConflictError,
+  SessionCorruptDataError,
+  type SessionError,
+  SessionItemTooLargeError,
+  utf8ByteLength,
+  validateName,
+} from '@sessions/core';
+import {
+  assertClient,
+  borrowedConnection,
+  type Connection,
+  type RedisSessionClient,
+  toRedisSessionError,
+} from './client.js';
+import { DEFAULT_KEY_PREFIX, type SessionKeys, sessionKeys } from './keys.js';
+import { APPEND, type LuaScript, POP, REPLACE_ALL, runScript, TRANSACTION } from './scripts.js';
+
+export interface RedisSessionOptions extends BaseSessionOptions {
+  /**
+   * A connected node-redis client (`createClient()`) or cluster client (`createCluster()`).
+   * The session never connects or closes it.
+   */
+  client: RedisSessionClient;
+  /** First part of every key; letters, digits and `_` (default `sessions`). */
+  keyPrefix?: string;
+}
+
+/**
+ * Redis refuses a single argument larger than `proto-max-bulk-len`, 512 MiB by default, so an
+ * item whose JSON text is bigger can never be stored.
+ */
+export const MAX_ITEM_BYTES = 512 * 1024 * 1024;
+
+/** Set by a store on the options of the sessions it creates: the client it manages. */
+export const CONNECTION: unique symbol = Symbol('@sessions/redis connection');
+interface InternalOptions extends RedisSessionOptions {
+  [CONNECTION]?: Connection;
+}
+
+/**
+ * A session stored in Redis or Redis Cluster. Items are a LIST of canonical JSON text under
+ * `<prefix>:{<encoded id>}:items`; every write is one Lua script (atomic, one round trip),
+ * reads are one `LRANGE` of the newest items.
+ */
+export class RedisSession extends BaseSession {
+  readonly keyPrefix: string;
+  readonly #connection: Connection;
+
+  /** Core refuses, before any I/O, an item Redis could not take as one argument. */
+  protected override get maxItemBytes(): number {
+    return MAX_ITEM_BYTES;
+  }
+  readonly #keys: SessionKeys;
+
+  constructor(options: RedisSessionOptions) {
+    super(options);
+    const connection = (options as InternalOptions)[CONNECTION];
+    if (connection) {
+      this.#connection = connection;
+    } else {
+      assertClient(options.client);
+      this.#connection = borrowedConnection(options.client);
+    }
+    this.keyPrefix = validateName(options.keyPrefix ?? DEFAULT_KEY_PREFIX, 'keyPrefix');
+    this.#keys = sessionKeys(this.keyPrefix, this.sessionId);
+  }
+
+  get #client(): RedisSessionClient {
+    this.#connection.prepare();
+    return this.#connection.client;
+  }
+
+  get #allKeys(): string[] {
+    return [this.#keys.items, this.#keys.operations, this.#keys.operationTimes];
+  }
+
+  get #ttlArgument(): string {
+    return String(this.ttlMs ?? 0);
+  }
+
+  #run(lua: LuaScript, args: string[]): Promise<unknown> {
+    return runScript(this.#client, lua, this.#allKeys, [this.#ttlArgument, ...args]);
+  }
+
+  protected async readItems(limit: number | undefined): Promise<string[]> {
+    const reply: unknown = await this.#client.lRange(this.#keys.items, limit === undefined ? 0 : -limit, -1);
+    if (!Array.isArray(reply)) throw new SessionCorruptDataError('LRANGE did not return a list');
+    return reply.map(text);
+  }
+
+  protected async appendItems(items: string[]): Promise<void> {
+    await this.#run(APPEND, items);
+  }
+
+  protected async popLastItem(): Promise<string | undefined> {
+    const reply = await this.#run(POP, []);
+    return reply === null || reply === undefined ? undefined : text(reply);
+  }
+
+  protected async clearItems(): Promise<void> {
+    await this.#client.del(this.#allKeys);
+  }
+
+  protected async commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
+    const outcome = text(
+      await this.#run(TRANSACTION, [
+        String(DEFAULT_OPERATION_RETENTION_SECONDS * 1000),
+        tx.operationId,
+        tx.fingerprint,
+        String(tx.expectedSuffix.length),
+        ...tx.expectedSuffix,
+        ...tx.replacement,
+      ]),
+    );
+    switch (outcome) {
+      case 'applied':
+      case 'duplicate':
+        return;
+      case 'operation_id_reused':
+        throw new SessionConflictError(
+          'operation_id_reused',
+          `operationId ${JSON.stringify(tx.operationId)} was already used for a different transaction`,
+        );
+      case 'suffix_mismatch':
+        throw new SessionConflictError('suffix_mismatch', 'The history no longer ends with the expected suffix');
+      default:
+        throw new SessionCorruptDataError(`Unexpected reply from the transaction script: ${JSON.stringify(outcome)}`);
+    }
+  }
+
+  protected async replaceAllItems(items: string[]): Promise<void> {
+    await this.#run(REPLACE_ALL, items);
+  }
+
+  protected override toSessionError(operation: string, error: unknown): SessionError {
+    return toRedisSessionError(operation, error, this.#connection);
+  }
+}
+
+/** A reply as text, whatever type mapping the caller's client uses for blob strings. */
+function text(reply: unknown): string {
+  if (typeof reply === 'string') return reply;
+  if (reply instanceof Uint8Array)
+    return Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength).toString('utf8');
+  throw new SessionCorruptDataError(`Expected a string reply from Redis, got ${typeof reply}`);
+}

@@ -1,0 +1,55 @@
+import fc from 'fast-check';
+import { createClient } from 'redis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { RedisSessionStore } from '../src/index.js';
+import { sessionKeys, sessionTag } from '../src/keys.js';
+import { deleteKeys, expectKeysOwnedByOneSession, scanKeys, uniquePrefix } from './helpers.js';
+
+const url = inject('redisUrl');
+const keyPrefix = uniquePrefix('keys');
+const raw = createClient({ url });
+raw.on('error', () => {});
+await raw.connect();
+
+afterAll(async () => {
+  await deleteKeys(raw, await scanKeys([raw], `${keyPrefix}*`));
+  await raw.close();
+});
+
+describe('key layout', () => {
+  it('every key in the keyspace belongs to exactly one session, whatever its id', async () => {
+    await using store = new RedisSessionStore({ url, keyPrefix, ttlSeconds: 600 });
+    await expectKeysOwnedByOneSession(store, [raw]);
+  });
+
+  it('the hash tag of an id never contains a brace, is never empty, and decodes back to the id', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+        fc.string({ unit: 'binary', minLength: 1 }),
+        (a, b) => {
+          for (const id of [a, b].filter((s) => s.isWellFormed())) {
+            const tag = sessionTag(id);
+            expect(tag).not.toMatch(/[{}]/);
+            expect(tag.length).toBeGreaterThan(0);
+            expect(decodeURIComponent(tag)).toBe(id);
+          }
+          if (a !== b && b.isWellFormed()) expect(sessionTag(a)).not.toBe(sessionTag(b));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the prefix is validated and the default is documented', () => {
+    expect(new RedisSessionStore({ url }).keyPrefix).toBe('sessions');
+    expect(sessionKeys('sessions', 'user:42')).toEqual({
+      items: 'sessions:{user%3A42}:items',
+      operations: 'sessions:{user%3A42}:ops',
+      operationTimes: 'sessions:{user%3A42}:optimes',
+    });
+    for (const bad of ['', 'a:b', 'a{b', 'a b', '1abc', 'x'.repeat(49), 'é', 42]) {
+      expect(() => new RedisSessionStore({ url, keyPrefix: bad as string })).toThrow(/keyPrefix/);
+    }
+  });
+});
