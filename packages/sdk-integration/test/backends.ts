@@ -1,6 +1,8 @@
 // Every backend that has landed, opened on the real test servers with a per-run namespace.
 import type { FullSession, SessionStore } from '@sessions/core';
 import { InMemorySessionStore } from '@sessions/core';
+import { RedisSessionStore } from '@sessions/redis';
+import { SqliteSessionStore } from '@sessions/sqlite';
 import { inject } from 'vitest';
 
 export interface Backend {
@@ -10,6 +12,8 @@ export interface Backend {
 
 const run = `it${Date.now().toString(36)}`;
 
-export const backends: Backend[] = [{ name: 'memory', open: async () => new InMemorySessionStore() }];
-
-export { inject, run };
+export const backends: Backend[] = [
+  { name: 'memory', open: async () => new InMemorySessionStore() },
+  { name: 'sqlite', open: async () => new SqliteSessionStore({ url: ':memory:' }) },
+  { name: 'redis', open: async () => new RedisSessionStore({ url: inject('redisUrl'), keyPrefix: run }) },
+];

@@ -6,6 +6,8 @@ import type {
   SessionHistoryTransactionAwareSession,
 } from '@openai/agents-core';
 import type { FullSession, InMemorySession, Session } from '@sessions/core';
+import type { RedisSession } from '@sessions/redis';
+import type { SqliteSession } from '@sessions/sqlite';
 import { describe, expectTypeOf, it } from 'vitest';
 
 describe('assignability to the SDK', () => {
@@ -23,5 +25,9 @@ describe('assignability to the SDK', () => {
     expectTypeOf<InMemorySession>().toExtend<SdkSession>();
     expectTypeOf<InMemorySession>().toExtend<SessionHistoryTransactionAwareSession>();
     expectTypeOf<InMemorySession>().toExtend<SessionHistoryRewriteAwareSession>();
+    expectTypeOf<SqliteSession>().toExtend<SessionHistoryTransactionAwareSession>();
+    expectTypeOf<SqliteSession>().toExtend<SessionHistoryRewriteAwareSession>();
+    expectTypeOf<RedisSession>().toExtend<SessionHistoryTransactionAwareSession>();
+    expectTypeOf<RedisSession>().toExtend<SessionHistoryRewriteAwareSession>();
   });
 });
