@@ -1,2 +1,3 @@
-// Placeholder until the postgres backend lands.
-export {};
+export type { PostgresClient } from './client.js';
+export { type PostgresNamespaceOptions, PostgresSession, type PostgresSessionOptions } from './session.js';
+export { PostgresSessionStore, type PostgresSessionStoreOptions } from './store.js';

@@ -1,6 +1,7 @@
 // Every backend that has landed, opened on the real test servers with a per-run namespace.
 import type { FullSession, SessionStore } from '@sessions/core';
 import { InMemorySessionStore } from '@sessions/core';
+import { PostgresSessionStore } from '@sessions/postgres';
 import { RedisSessionStore } from '@sessions/redis';
 import { SqliteSessionStore } from '@sessions/sqlite';
 import { inject } from 'vitest';
@@ -16,4 +17,8 @@ export const backends: Backend[] = [
   { name: 'memory', open: async () => new InMemorySessionStore() },
   { name: 'sqlite', open: async () => new SqliteSessionStore({ url: ':memory:' }) },
   { name: 'redis', open: async () => new RedisSessionStore({ url: inject('redisUrl'), keyPrefix: run }) },
+  {
+    name: 'postgres',
+    open: async () => new PostgresSessionStore({ url: inject('postgresUrl'), tablePrefix: `${run}_` }),
+  },
 ];

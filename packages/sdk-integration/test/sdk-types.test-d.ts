@@ -6,6 +6,7 @@ import type {
   SessionHistoryTransactionAwareSession,
 } from '@openai/agents-core';
 import type { FullSession, InMemorySession, Session } from '@sessions/core';
+import type { PostgresSession } from '@sessions/postgres';
 import type { RedisSession } from '@sessions/redis';
 import type { SqliteSession } from '@sessions/sqlite';
 import { describe, expectTypeOf, it } from 'vitest';
@@ -29,5 +30,7 @@ describe('assignability to the SDK', () => {
     expectTypeOf<SqliteSession>().toExtend<SessionHistoryRewriteAwareSession>();
     expectTypeOf<RedisSession>().toExtend<SessionHistoryTransactionAwareSession>();
     expectTypeOf<RedisSession>().toExtend<SessionHistoryRewriteAwareSession>();
+    expectTypeOf<PostgresSession>().toExtend<SessionHistoryTransactionAwareSession>();
+    expectTypeOf<PostgresSession>().toExtend<SessionHistoryRewriteAwareSession>();
   });
 });

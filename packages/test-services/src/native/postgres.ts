@@ -47,7 +47,12 @@ export async function startNativePostgres(): Promise<RunningService> {
     'max_connections=300',
   ];
   const start = async () => {
-    const server = spawnServer(join(bin, 'postgres'), args, { uid: owner?.uid, gid: owner?.gid, cwd: dir.path });
+    const server = spawnServer(join(bin, 'postgres'), args, {
+      uid: owner?.uid,
+      gid: owner?.gid,
+      cwd: dir.path,
+      stopSignal: 'SIGINT',
+    });
     try {
       await waitForPort(port, 30_000, server.alive);
       await waitForReady(bin, port, owner);

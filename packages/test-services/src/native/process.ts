@@ -44,7 +44,7 @@ export interface ManagedProcess {
   /** Everything the process printed so far (for error messages). */
   output(): string;
   alive(): boolean;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+  /** The stop signal (SIGTERM by default), then SIGKILL after `graceMs`; resolves on exit. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -54,6 +54,8 @@ export interface SpawnOptions {
   /** Run as this user (needed for PostgreSQL, which refuses to run as root). */
   uid?: number;
   gid?: number;
+  /** The signal for a clean, fast stop (PostgreSQL: SIGINT; its SIGTERM waits for clients). */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** Spawns a server we own; it is stopped by its PID only, never by name. */
@@ -92,7 +94,7 @@ export function spawnServer(command: string, args: string[], options: SpawnOptio
     async stop(graceMs = 10_000) {
       process.removeListener('exit', reap);
       if (exited || child.exitCode !== null) return;
-      child.kill('SIGTERM');
+      child.kill(options.stopSignal ?? 'SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exit;
       clearTimeout(timer);
