@@ -1,2 +1,1 @@
-// Placeholder until the CLI lands.
-export {};
+export { type OpenSessionStoreOptions, openSessionStore } from './open-store.js';

@@ -47,3 +47,4 @@ export type {
   Session,
   SessionStore,
 } from './protocol/session.js';
+export * from './wrappers/index.js';

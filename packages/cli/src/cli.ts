@@ -1,0 +1,259 @@
+/**
+ * `sessions copy <from-url> <to-url> (--session <id>... | --ids-file <file|->)`, as a function
+ * of its arguments and streams so that tests run it in-process.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { type CopyProgress, type CopySessionsResult, copySessions, redactSecrets, redactUrl } from '@sessions/core';
+import { openSessionStore } from './open-store.js';
+
+/** Exit codes. */
+export const EXIT = {
+  ok: 0,
+  /** Some sessions could not be copied (the others were). */
+  failed: 1,
+  /** Bad arguments or a store URL that cannot be opened: nothing was copied. */
+  usage: 2,
+  /** Interrupted (Ctrl-C): the sessions in flight stopped after their current page. */
+  interrupted: 130,
+} as const;
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdin: NodeJS.ReadableStream;
+  /** Aborts the copy (the bin wires it to SIGINT / SIGTERM). */
+  signal?: AbortSignal;
+}
+
+export const USAGE = `Usage:
+  sessions copy <from-url> <to-url> --session <id> [--session <id> ...]
+  sessions copy <from-url> <to-url> --ids-file <file>     (one id per line; - reads stdin)
+
+Copies conversation histories between @sessions stores, in order, idempotently: a session that
+is already in the destination is skipped, a partial copy is completed. A destination that holds
+something else fails (exit 1) unless --overwrite.
+
+Options:
+  --session, -s <id>     a session to copy (repeatable)
+  --ids-file <file>      read session ids from a file, one per line ('-' for stdin)
+  --concurrency <n>      sessions copied at once (default 4)
+  --page-size <n>        items per write (default 100)
+  --overwrite            replace destination histories that differ from the source
+  --no-verify            do not read each destination back to compare it with the source
+  --json                 print the result as JSON on stdout
+  --quiet, -q            no progress display
+  --help, -h             this text
+
+URLs: memory:[name]  file:path.db  :memory:  libsql://…  http(s)://…  redis(s)://…
+      postgres(ql)://…  mongodb(+srv)://…  dynamodb://host:port/table?region=…
+      (dynamodb:///table for AWS itself; credentials from the AWS environment or the URL)
+      plus ?ttlSeconds= and the backend's namespace (?tablePrefix=, ?keyPrefix=, ?schema=,
+      ?collectionPrefix=, ?database=). Credentials in URLs are never printed.
+
+Exit codes: 0 copied, 1 some sessions failed, 2 usage or connection error, 130 interrupted.`;
+
+/** Runs the CLI; resolves with the exit code and never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const print = (stream: NodeJS.WritableStream, text: string) => stream.write(`${redactSecrets(text)}\n`);
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    print(io.stderr, `sessions: ${(error as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (parsed.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const { from, to, ids, options } = parsed;
+
+  const stores: { close(): Promise<void> }[] = [];
+  try {
+    let source: Awaited<ReturnType<typeof openSessionStore>>;
+    let destination: Awaited<ReturnType<typeof openSessionStore>>;
+    try {
+      source = await openSessionStore(from);
+      stores.push(source);
+      destination = await openSessionStore(to);
+      stores.push(destination);
+    } catch (error) {
+      print(io.stderr, `sessions: ${describe(error)}`);
+      return EXIT.usage;
+    }
+    const display = new ProgressDisplay(io.stderr, options.quiet);
+    display.line(`Copying from ${redactUrl(from)} to ${redactUrl(to)}`);
+    let result: CopySessionsResult;
+    try {
+      result = await copySessions(source, destination, ids(io), {
+        concurrency: options.concurrency,
+        pageSize: options.pageSize,
+        overwrite: options.overwrite,
+        verify: options.verify,
+        signal: io.signal,
+        onProgress: (progress) => display.update(progress),
+      });
+    } catch (error) {
+      display.clear();
+      if (io.signal?.aborted) {
+        print(io.stderr, 'sessions: interrupted; run the same command again to finish the copy');
+        return EXIT.interrupted;
+      }
+      print(io.stderr, `sessions: ${describe(error)}`);
+      return EXIT.usage;
+    }
+    display.clear();
+    for (const failure of result.failed) {
+      display.line(`✗ ${failure.sessionId}: ${describe(failure.error)}`);
+    }
+    const items = result.copied.reduce((sum, r) => sum + r.copied, 0);
+    const present = result.copied.reduce((sum, r) => sum + r.alreadyPresent, 0);
+    display.line(
+      `${result.copied.length} session(s) copied (${items} item(s) written, ${present} already there)` +
+        (result.failed.length > 0 ? `, ${result.failed.length} failed` : ''),
+    );
+    if (options.json) {
+      print(
+        io.stdout,
+        JSON.stringify({
+          copied: result.copied,
+          failed: result.failed.map((f) => ({
+            sessionId: f.sessionId,
+            error: describe(f.error),
+            code: (f.error as { code?: unknown })?.code,
+          })),
+        }),
+      );
+    }
+    return result.failed.length > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    await Promise.allSettled(stores.map((store) => store.close()));
+  }
+}
+
+function parse(argv: readonly string[]) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    allowNegative: true,
+    options: {
+      session: { type: 'string', short: 's', multiple: true },
+      'ids-file': { type: 'string' },
+      concurrency: { type: 'string' },
+      'page-size': { type: 'string' },
+      overwrite: { type: 'boolean' },
+      verify: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { help: true as const };
+  const [command, from, to, ...extra] = positionals;
+  if (command !== 'copy') throw new Error(command ? `unknown command ${JSON.stringify(command)}` : 'missing command');
+  if (!from || !to) throw new Error('copy needs <from-url> and <to-url>');
+  if (extra.length > 0) throw new Error(`unexpected arguments: ${extra.join(' ')}`);
+  const sessions = values.session ?? [];
+  const idsFile = values['ids-file'];
+  if (sessions.length > 0 === (idsFile !== undefined)) {
+    throw new Error('pass either --session <id> (repeatable) or --ids-file <file>');
+  }
+  const ids = (io: CliIo): Iterable<string> | AsyncIterable<string> =>
+    idsFile === undefined ? sessions : readIds(idsFile === '-' ? io.stdin : createReadStream(idsFile));
+  return {
+    help: false as const,
+    from,
+    to,
+    ids,
+    options: {
+      concurrency: positiveInteger(values.concurrency, '--concurrency', 4),
+      pageSize: positiveInteger(values['page-size'], '--page-size', 100),
+      overwrite: values.overwrite === true,
+      verify: values.verify !== false,
+      json: values.json === true,
+      quiet: values.quiet === true,
+    },
+  };
+}
+
+function positiveInteger(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+/** One id per line (a trailing CR is dropped; blank lines are skipped; nothing else is trimmed). */
+async function* readIds(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) if (line.length > 0) yield line;
+  } finally {
+    lines.close();
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return redactSecrets(error.message || error.name);
+  return redactSecrets(String(error));
+}
+
+/**
+ * Progress on stderr: on a terminal, one line rewritten in place (sessions done, and items
+ * copied / total for each session in flight); otherwise one line per finished session.
+ */
+class ProgressDisplay {
+  readonly #stream: CliIo['stderr'];
+  readonly #quiet: boolean;
+  readonly #live: boolean;
+  readonly #inFlight = new Map<string, CopyProgress>();
+  #finished = 0;
+  #shown = false;
+  #lastDraw = 0;
+
+  constructor(stream: CliIo['stderr'], quiet: boolean) {
+    this.#stream = stream;
+    this.#quiet = quiet;
+    this.#live = stream.isTTY === true && !quiet;
+  }
+
+  update(progress: CopyProgress): void {
+    if (this.#quiet) return;
+    if (progress.finished) {
+      this.#inFlight.delete(progress.sessionId);
+      this.#finished++;
+      if (!this.#live) {
+        this.line(
+          `✓ ${progress.sessionId}: ${progress.total} item(s), ${progress.total - progress.alreadyPresent} copied, ${progress.alreadyPresent} already there`,
+        );
+      }
+    } else {
+      this.#inFlight.set(progress.sessionId, progress);
+    }
+    if (!this.#live) return;
+    const now = Date.now();
+    if (!progress.finished && now - this.#lastDraw < 100) return;
+    this.#lastDraw = now;
+    const parts = [...this.#inFlight.values()].map((p) => `${p.sessionId} ${p.done}/${p.total}`);
+    const text = `${this.#finished} done${parts.length > 0 ? ` · copying ${parts.join(', ')}` : ''}`;
+    const width = Math.max(20, (this.#stream.columns ?? 80) - 1);
+    this.#stream.write(`\r\x1b[2K${redactSecrets(text.length > width ? `${text.slice(0, width - 1)}…` : text)}`);
+    this.#shown = true;
+  }
+
+  /** A permanent line (above the live one). */
+  line(text: string): void {
+    if (this.#quiet && !text.startsWith('✗')) return;
+    this.clear();
+    this.#stream.write(`${redactSecrets(text)}\n`);
+  }
+
+  clear(): void {
+    if (this.#shown) this.#stream.write('\r\x1b[2K');
+    this.#shown = false;
+  }
+}
