@@ -1,2 +1,2 @@
-// Placeholder until the dynamodb backend lands.
-export {};
+export { DynamoDBSession, type DynamoDBSessionOptions } from './session.js';
+export { DynamoDBSessionStore, type DynamoDBSessionStoreOptions } from './store.js';

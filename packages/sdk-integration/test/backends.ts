@@ -1,6 +1,7 @@
 // Every backend that has landed, opened on the real test servers with a per-run namespace.
 import type { FullSession, SessionStore } from '@sessions/core';
 import { InMemorySessionStore } from '@sessions/core';
+import { DynamoDBSessionStore } from '@sessions/dynamodb';
 import { PostgresSessionStore } from '@sessions/postgres';
 import { RedisSessionStore } from '@sessions/redis';
 import { SqliteSessionStore } from '@sessions/sqlite';
@@ -20,5 +21,17 @@ export const backends: Backend[] = [
   {
     name: 'postgres',
     open: async () => new PostgresSessionStore({ url: inject('postgresUrl'), tablePrefix: `${run}_` }),
+  },
+  {
+    name: 'dynamodb',
+    open: async () =>
+      new DynamoDBSessionStore({
+        clientConfig: {
+          endpoint: inject('dynamodbEndpoint'),
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        },
+        tableName: `${run}_sessions`,
+      }),
   },
 ];

@@ -6,6 +6,7 @@ import type {
   SessionHistoryTransactionAwareSession,
 } from '@openai/agents-core';
 import type { FullSession, InMemorySession, Session } from '@sessions/core';
+import type { DynamoDBSession } from '@sessions/dynamodb';
 import type { PostgresSession } from '@sessions/postgres';
 import type { RedisSession } from '@sessions/redis';
 import type { SqliteSession } from '@sessions/sqlite';
@@ -32,5 +33,7 @@ describe('assignability to the SDK', () => {
     expectTypeOf<RedisSession>().toExtend<SessionHistoryRewriteAwareSession>();
     expectTypeOf<PostgresSession>().toExtend<SessionHistoryTransactionAwareSession>();
     expectTypeOf<PostgresSession>().toExtend<SessionHistoryRewriteAwareSession>();
+    expectTypeOf<DynamoDBSession>().toExtend<SessionHistoryTransactionAwareSession>();
+    expectTypeOf<DynamoDBSession>().toExtend<SessionHistoryRewriteAwareSession>();
   });
 });

@@ -1,0 +1,116 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  type DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { SessionStorageError, SessionValidationError } from '@sessions/core';
+import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './layout.js';
+
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/**
+ * DynamoDB's own rule for table names (3–255 of letters, digits, `_`, `-`, `.`). The name is
+ * sent as a request parameter, never interpolated into an expression, so every name DynamoDB
+ * accepts is safe; the stricter `validateName` of the SQL backends would refuse the names
+ * CloudFormation and CDK generate (`MyStack-SessionsTable-1A2B3C`).
+ */
+export function validateTableName(name: unknown): string {
+  if (typeof name !== 'string' || !TABLE_NAME.test(name)) {
+    throw new SessionValidationError(
+      `tableName must be 3 to 255 letters, digits, '_', '-' or '.', got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+/** How long `ensureTable()` waits for a table to become ACTIVE. */
+const ACTIVE_TIMEOUT_SECONDS = 300;
+
+const ensured = new WeakMap<DynamoDBClient, Map<string, Promise<void>>>();
+
+/**
+ * Creates the table if it is missing, waits until it is ACTIVE, checks its key schema and
+ * enables TTL on `expiresAt`. Idempotent and safe when several processes race: a lost
+ * `CreateTable` race (`ResourceInUseException`) and an already enabled TTL are fine.
+ * Memoised per client and table name; a failure is forgotten so the next call tries again.
+ */
+export function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  let perClient = ensured.get(client);
+  if (!perClient) {
+    perClient = new Map();
+    ensured.set(client, perClient);
+  }
+  const known = perClient.get(tableName);
+  if (known) return known;
+  const promise = createTable(client, tableName);
+  perClient.set(tableName, promise);
+  promise.catch(() => {
+    if (perClient.get(tableName) === promise) perClient.delete(tableName);
+  });
+  return promise;
+}
+
+async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: PARTITION_KEY, AttributeType: 'S' },
+          { AttributeName: SORT_KEY, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
+          { AttributeName: SORT_KEY, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
+  }
+  await waitUntilTableExists(
+    { client, maxWaitTime: ACTIVE_TIMEOUT_SECONDS, minDelay: 1, maxDelay: 5 },
+    { TableName: tableName },
+  );
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const keys = Table?.KeySchema ?? [];
+  const types = new Map((Table?.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType]));
+  const hash = keys.find((k) => k.KeyType === 'HASH')?.AttributeName;
+  const range = keys.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+  if (hash !== PARTITION_KEY || range !== SORT_KEY || types.get(hash) !== 'S' || types.get(range) !== 'S') {
+    throw new SessionStorageError(
+      'ensureTable',
+      new Error(
+        `table ${tableName} exists with another key schema (${hash ?? '?'}/${range ?? '?'}); ` +
+          `sessions need a partition key "${PARTITION_KEY}" (S) and a sort key "${SORT_KEY}" (S)`,
+      ),
+    );
+  }
+  await enableTtl(client, tableName);
+}
+
+async function enableTtl(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  const status = TimeToLiveDescription?.TimeToLiveStatus;
+  // ENABLING/ENABLED on our attribute: done. TTL on another attribute: the table is the
+  // caller's; reads still expire sessions on time, only the physical cleanup is theirs.
+  if (status !== undefined && status !== 'DISABLED') return;
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { Enabled: true, AttributeName: TTL_ATTRIBUTE },
+      }),
+    );
+  } catch (error) {
+    // Another process enabled it first: "TimeToLive is already enabled", or (AWS) "Time to
+    // live has been modified multiple times within a fixed interval".
+    const { name, message } = error as { name?: string; message?: string };
+    if (name === 'ValidationException' && /already enabled|multiple times/i.test(message ?? '')) return;
+    throw error;
+  }
+}

@@ -1,0 +1,135 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { SessionStorageError, SessionValidationError } from '@sessions/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DynamoDBSession, DynamoDBSessionStore } from '../src/index.js';
+import { clientConfig, dropTable, message, rawClient, uniqueTable } from './helpers.js';
+
+const raw = rawClient();
+const created: string[] = [];
+function table(label: string): string {
+  const name = uniqueTable(label);
+  created.push(name);
+  return name;
+}
+
+afterAll(async () => {
+  await Promise.all(created.map((name) => dropTable(raw, name)));
+  raw.destroy();
+});
+
+async function describeTable(name: string) {
+  const { Table } = await raw.send(new DescribeTableCommand({ TableName: name }));
+  const { TimeToLiveDescription } = await raw.send(new DescribeTimeToLiveCommand({ TableName: name }));
+  return { Table, ttl: TimeToLiveDescription };
+}
+
+describe('ensureTable', () => {
+  it('creates the table with string keys pk/sk, on-demand billing and TTL on expiresAt; idempotent', async () => {
+    const tableName = table('ensure');
+    const store = new DynamoDBSessionStore({ clientConfig: clientConfig(), tableName });
+    await store.ensureTable();
+    await store.ensureTable();
+    const { Table, ttl } = await describeTable(tableName);
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(Table?.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(
+      Object.fromEntries((Table?.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType])),
+    ).toEqual({ pk: 'S', sk: 'S' });
+    expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(ttl).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+    // A second store (another client, so no memo) finds everything in place.
+    const again = new DynamoDBSessionStore({ clientConfig: clientConfig(), tableName });
+    await again.ensureTable();
+    await Promise.all([store.close(), again.close()]);
+  });
+
+  it('is safe when several processes race to create the same table', async () => {
+    const tableName = table('race');
+    const stores = Array.from(
+      { length: 6 },
+      () => new DynamoDBSessionStore({ clientConfig: clientConfig(), tableName }),
+    );
+    await Promise.all(stores.map((store) => store.ensureTable()));
+    const { Table, ttl } = await describeTable(tableName);
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(ttl?.TimeToLiveStatus).toBe('ENABLED');
+    await stores[0]!.session('s').addItems([message('after the race')]);
+    expect(await stores[5]!.session('s').getItems()).toEqual([message('after the race')]);
+    await Promise.all(stores.map((store) => store.close()));
+  });
+
+  it('refuses a table that exists with another key schema', async () => {
+    const tableName = table('wrongkeys');
+    await raw.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      }),
+    );
+    await waitUntilTableExists({ client: raw, maxWaitTime: 60 }, { TableName: tableName });
+    const store = new DynamoDBSessionStore({ client: raw, tableName });
+    const error = await store.ensureTable().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionStorageError);
+    expect((error as Error).message).toMatch(/another key schema/);
+  });
+});
+
+describe('lazy table creation', () => {
+  it('creates a missing table on first use, also for a standalone session', async () => {
+    const tableName = table('lazy');
+    const session = new DynamoDBSession({ sessionId: 'first', client: raw, tableName });
+    expect(await session.getItems()).toEqual([]);
+    await session.addItems([message('hello')]);
+    expect(await session.getItems()).toEqual([message('hello')]);
+    const { Table, ttl } = await describeTable(tableName);
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(ttl?.TimeToLiveStatus).toBe('ENABLED');
+  });
+
+  it('with createTable: false, a missing table is an error naming it, and nothing is created', async () => {
+    const tableName = table('nocreate');
+    const store = new DynamoDBSessionStore({ client: raw, tableName, createTable: false });
+    const error = await store
+      .session('s')
+      .addItems([message('x')])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionStorageError);
+    expect((error as Error).message).toContain(tableName);
+    expect((error as SessionStorageError).cause).toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(raw.send(new DescribeTableCommand({ TableName: tableName }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+});
+
+describe('options', () => {
+  it('validates the table name with DynamoDB rules (CDK-style names pass)', () => {
+    for (const bad of ['ab', 'a b', 'x'.repeat(256), 'tab/le', '', 42]) {
+      expect(() => new DynamoDBSessionStore({ client: raw, tableName: bad as string })).toThrow(SessionValidationError);
+      expect(() => new DynamoDBSession({ sessionId: 's', client: raw, tableName: bad as string })).toThrow(
+        SessionValidationError,
+      );
+    }
+    expect(new DynamoDBSessionStore({ client: raw, tableName: 'MyStack-Sessions.Table_1A2B' }).tableName).toBe(
+      'MyStack-Sessions.Table_1A2B',
+    );
+    expect(new DynamoDBSessionStore({ client: raw }).tableName).toBe('agent_sessions');
+  });
+
+  it('refuses client together with clientConfig, and a client that is not one', () => {
+    expect(() => new DynamoDBSessionStore({ client: raw, clientConfig: {} })).toThrow(SessionValidationError);
+    expect(() => new DynamoDBSessionStore({ client: {} as never })).toThrow(SessionValidationError);
+    expect(() => new DynamoDBSession({ sessionId: 's', client: undefined as never })).toThrow(SessionValidationError);
+    expect(() => new DynamoDBSessionStore({ client: raw, ttlSeconds: -1 })).toThrow(SessionValidationError);
+  });
+});
