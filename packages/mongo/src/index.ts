@@ -1,2 +1,2 @@
-// Placeholder until the mongo backend lands.
-export {};
+export { MongoSession, type MongoSessionOptions } from './session.js';
+export { MongoSessionStore, type MongoSessionStoreOptions } from './store.js';

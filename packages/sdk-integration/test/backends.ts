@@ -2,6 +2,7 @@
 import type { FullSession, SessionStore } from '@sessions/core';
 import { InMemorySessionStore } from '@sessions/core';
 import { DynamoDBSessionStore } from '@sessions/dynamodb';
+import { MongoSessionStore } from '@sessions/mongo';
 import { PostgresSessionStore } from '@sessions/postgres';
 import { RedisSessionStore } from '@sessions/redis';
 import { SqliteSessionStore } from '@sessions/sqlite';
@@ -34,4 +35,5 @@ export const backends: Backend[] = [
         tableName: `${run}_sessions`,
       }),
   },
+  { name: 'mongo', open: async () => new MongoSessionStore({ url: inject('mongodbUrl'), database: run }) },
 ];

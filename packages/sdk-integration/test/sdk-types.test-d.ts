@@ -7,6 +7,7 @@ import type {
 } from '@openai/agents-core';
 import type { FullSession, InMemorySession, Session } from '@sessions/core';
 import type { DynamoDBSession } from '@sessions/dynamodb';
+import type { MongoSession } from '@sessions/mongo';
 import type { PostgresSession } from '@sessions/postgres';
 import type { RedisSession } from '@sessions/redis';
 import type { SqliteSession } from '@sessions/sqlite';
@@ -35,5 +36,7 @@ describe('assignability to the SDK', () => {
     expectTypeOf<PostgresSession>().toExtend<SessionHistoryRewriteAwareSession>();
     expectTypeOf<DynamoDBSession>().toExtend<SessionHistoryTransactionAwareSession>();
     expectTypeOf<DynamoDBSession>().toExtend<SessionHistoryRewriteAwareSession>();
+    expectTypeOf<MongoSession>().toExtend<SessionHistoryTransactionAwareSession>();
+    expectTypeOf<MongoSession>().toExtend<SessionHistoryRewriteAwareSession>();
   });
 });
