@@ -3,8 +3,6 @@ import { libraryConfig } from '../../tsup.base.ts';
 
 export default defineConfig([
   libraryConfig({ index: 'src/index.ts' }),
-  libraryConfig(
-    { bin: 'src/bin.ts' },
-    { format: ['esm'], dts: false, clean: false, banner: { js: '#!/usr/bin/env node' } },
-  ),
+  // The executable part, ESM only; bin/sessions.js loads it.
+  libraryConfig({ bin: 'src/bin.ts' }, { format: ['esm'], dts: false, clean: false }),
 ]);

@@ -1,5 +1,6 @@
 export { BaseSession, type BaseSessionOptions, isConnectionError } from './base/session.js';
 export { BaseSessionStore, type BaseSessionStoreOptions } from './base/store.js';
+export { SessionWriteQueue } from './base/write-queue.js';
 export {
   MAX_SESSION_ID_BYTES,
   validateLimit,

@@ -22,6 +22,7 @@ import {
   type SessionError,
   SessionStorageError,
   SessionValidationError,
+  SessionWriteQueue,
   utf8ByteLength,
 } from '@sessions/core';
 import {
@@ -52,7 +53,6 @@ import {
   TTL_ATTRIBUTE,
   toMeta,
 } from './layout.js';
-import { inLane } from './local.js';
 import {
   backoff,
   errorName,
@@ -88,6 +88,12 @@ const BATCH_WRITE_SIZE = 25;
 const MAX_PAGE_LIMIT = 1_000_000;
 const PARALLEL_REQUESTS = 4;
 const META_BYTES = 600;
+
+/** In-process writers of one session hand the metadata they wrote to the next one. */
+const writeQueue = new SessionWriteQueue<{ meta: Meta | undefined; known: boolean }>(() => ({
+  meta: undefined,
+  known: false,
+}));
 
 export interface DynamoDBSessionOptions extends BaseSessionOptions {
   /** A `DynamoDBClient` from `@aws-sdk/client-dynamodb` (v3). The session never destroys it. */
@@ -895,17 +901,22 @@ export class DynamoDBSession extends BaseSession {
     this.#metaKnown = true;
   }
 
-  /** Queues this write behind the other writes of this session in this process (see `inLane`). */
+  /**
+   * Queues this write behind the other writes of this session through this client: each then
+   * starts from the metadata its predecessor wrote and usually commits in one round trip.
+   */
   #exclusive<T>(write: () => Promise<T>): Promise<T> {
-    return inLane(
-      this.#client,
-      `${this.tableName}\u0000${this.sessionId}`,
-      (meta) => {
-        if (!this.#metaKnown || (meta?.version ?? 0) >= (this.#meta?.version ?? 0)) this.#remember(meta);
-      },
-      () => ({ meta: this.#meta, known: this.#metaKnown }),
-      write,
-    );
+    return writeQueue.run(this.#client, `${this.tableName}\u0000${this.sessionId}`, async (lane) => {
+      if (lane.known && (!this.#metaKnown || (lane.meta?.version ?? 0) >= (this.#meta?.version ?? 0))) {
+        this.#remember(lane.meta);
+      }
+      try {
+        return await write();
+      } finally {
+        lane.meta = this.#meta;
+        lane.known = this.#metaKnown;
+      }
+    });
   }
 
   // ---------------------------------------------------------------------------------------

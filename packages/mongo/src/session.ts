@@ -7,6 +7,7 @@ import {
   SessionCorruptDataError,
   type SessionError,
   SessionItemTooLargeError,
+  SessionWriteQueue,
   utf8ByteLength,
 } from '@sessions/core';
 import { BSON, type Db, type Filter, type MongoClient, ObjectId } from 'mongodb';
@@ -216,7 +217,7 @@ export class MongoSession extends BaseSession {
 
   #queued<T>(task: () => Promise<T>): Promise<T> {
     const owner = (this.#ns.db as Db & { client?: MongoClient }).client ?? this.#ns.db;
-    return queued(owner, `${this.database}\u0000${this.collectionPrefix}\u0000${this.sessionId}`, task);
+    return writeQueue.run(owner, `${this.database}\u0000${this.collectionPrefix}\u0000${this.sessionId}`, task);
   }
 
   /** Appends `texts` (possibly none, for a transaction that only records its id) as one commit. */
@@ -688,32 +689,12 @@ export class MongoSession extends BaseSession {
   }
 }
 
-/** Writes in flight per client (or Db), then per database/prefix/session id. */
-const writeQueues = new WeakMap<object, Map<string, Promise<void>>>();
-
 /**
- * Runs `task` after the previous write of the same session through the same client settles.
- * Writers sharing a client then take turns instead of racing each other for the next `rev`
- * (each lost race costs a read and a write); across clients and processes the unique index
- * still decides. Purely an optimisation: correctness never depends on it.
+ * Writers of one session sharing a client (or Db) take turns instead of racing each other for
+ * the next `rev` (each lost race costs a read and a write); across clients and processes the
+ * unique index still decides, so correctness never depends on it.
  */
-function queued<T>(owner: object, key: string, task: () => Promise<T>): Promise<T> {
-  let queues = writeQueues.get(owner);
-  if (!queues) {
-    queues = new Map();
-    writeQueues.set(owner, queues);
-  }
-  const run = (queues.get(key) ?? Promise.resolve()).then(task);
-  const tail = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  queues.set(key, tail);
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
-  });
-  return run;
-}
+const writeQueue = new SessionWriteQueue();
 
 function isExpired(doc: CommitDoc, now: number): boolean {
   return doc.until instanceof Date && doc.until.getTime() <= now;

@@ -6,8 +6,6 @@ import {
   SessionConflictError,
   SessionCorruptDataError,
   type SessionError,
-  SessionItemTooLargeError,
-  utf8ByteLength,
   validateName,
 } from '@sessions/core';
 import {
