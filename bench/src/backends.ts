@@ -1,0 +1,86 @@
+/**
+ * The line-up: for every backend, our store, its raw-driver baseline and its peers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rawDynamo } from './baselines/dynamodb.ts';
+import { rawMongo } from './baselines/mongo.ts';
+import { rawPostgres } from './baselines/postgres.ts';
+import { rawRedis } from './baselines/redis.ts';
+import { rawSqlite } from './baselines/sqlite.ts';
+import { oursDynamo, oursInMemory, oursMongo, oursPostgres, oursRedis, oursSqlite } from './ours.ts';
+import { langchainDynamo, langchainMongo, langchainPostgres, langchainRedis, sdkMemorySession } from './peers.ts';
+import type { BackendSpec } from './subject.ts';
+
+/** A temporary directory for the SQLite file, removed at exit. */
+let sqliteDir: string | undefined;
+function sqliteUrl(): string {
+  sqliteDir ??= mkdtempSync(join(tmpdir(), 'sessions-bench-sqlite-'));
+  return `file:${join(sqliteDir, 'bench.db')}`;
+}
+export function removeSqliteFiles(): void {
+  if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
+}
+
+export const BACKENDS: BackendSpec[] = [
+  {
+    name: 'memory',
+    packageName: '@sessions/core (InMemorySessionStore)',
+    roundTrips: 'in-process',
+    ours: { role: 'ours', label: '@sessions/core InMemorySessionStore', create: () => oursInMemory() },
+    peers: [{ role: 'peer', label: 'Agents SDK MemorySession', create: () => sdkMemorySession() }],
+  },
+  {
+    name: 'sqlite',
+    packageName: '@sessions/sqlite',
+    roundTrips: 'in-process',
+    ours: { role: 'ours', label: '@sessions/sqlite', create: () => oursSqlite(sqliteUrl()) },
+    raw: {
+      role: 'raw',
+      label: 'raw @libsql/client',
+      create: () => rawSqlite(sqliteUrl()),
+      sharesStorageWith: 'ours',
+    },
+    peers: [],
+  },
+  {
+    name: 'redis',
+    packageName: '@sessions/redis',
+    service: 'redis',
+    roundTrips: 'proxy',
+    ours: { role: 'ours', label: '@sessions/redis', create: oursRedis },
+    raw: { role: 'raw', label: 'raw node-redis', create: rawRedis, sharesStorageWith: 'ours' },
+    peers: [{ role: 'peer', label: 'LangChain RedisChatMessageHistory', create: langchainRedis }],
+  },
+  {
+    name: 'postgres',
+    packageName: '@sessions/postgres',
+    service: 'postgres',
+    roundTrips: 'proxy',
+    ours: { role: 'ours', label: '@sessions/postgres', create: oursPostgres },
+    raw: { role: 'raw', label: 'raw postgres.js', create: rawPostgres, sharesStorageWith: 'ours' },
+    peers: [{ role: 'peer', label: 'LangChain PostgresChatMessageHistory', create: langchainPostgres }],
+  },
+  {
+    name: 'mongo',
+    packageName: '@sessions/mongo',
+    service: 'mongodb',
+    roundTrips: 'proxy',
+    // FerretDB scans the whole pop collection for every call (~0.1 s per pop with 3,000 items):
+    // a few dozen pops are all the time budget allows, and a smaller session keeps each one honest
+    popSeed: 400,
+    ours: { role: 'ours', label: '@sessions/mongo', create: oursMongo },
+    raw: { role: 'raw', label: 'raw mongodb driver', create: rawMongo, sharesStorageWith: 'ours' },
+    peers: [{ role: 'peer', label: 'LangChain MongoDBChatMessageHistory', create: langchainMongo }],
+  },
+  {
+    name: 'dynamodb',
+    packageName: '@sessions/dynamodb',
+    service: 'dynamodb',
+    roundTrips: 'proxy',
+    ours: { role: 'ours', label: '@sessions/dynamodb', create: oursDynamo },
+    raw: { role: 'raw', label: 'raw @aws-sdk/client-dynamodb', create: rawDynamo, sharesStorageWith: 'ours' },
+    peers: [{ role: 'peer', label: 'LangChain DynamoDBChatMessageHistory', create: langchainDynamo }],
+  },
+];
