@@ -202,19 +202,25 @@ export function takeParams(url: string, names: readonly string[]): { rest: strin
   for (const part of beforeHash.slice(question + 1).split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const key = decode(eq === -1 ? part : part.slice(0, eq));
-    if (names.includes(key)) params.set(key, decode(eq === -1 ? '' : part.slice(eq + 1)));
+    const key = decodeQuery(eq === -1 ? part : part.slice(0, eq));
+    if (names.includes(key)) params.set(key, decodeQuery(eq === -1 ? '' : part.slice(eq + 1)));
     else kept.push(part);
   }
   return { rest: `${base}${kept.length > 0 ? `?${kept.join('&')}` : ''}${fragment}`, params };
 }
 
+/** Percent-decoding of a URL part; `+` is literal here (AWS secret keys contain it). */
 function decode(text: string): string {
   try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
+    return decodeURIComponent(text);
   } catch {
     return text;
   }
+}
+
+/** Query values are form-encoded: `+` means a space. */
+function decodeQuery(text: string): string {
+  return decode(text.replace(/\+/g, ' '));
 }
 
 function parseNumber(value: string, name: string): number {

@@ -111,3 +111,15 @@ describe('errors', () => {
     expect(isConnectionError(new Error('wrapped', { cause: driver }))).toBe(true);
   });
 });
+
+describe('credential masking corner cases', () => {
+  it('masks passwords containing @ / # and secret-looking parameters with quotes', () => {
+    for (const url of ['postgres://app:p@ssw0rd@127.0.0.1:1/app', 'redis://u:pa/ss@h:1', 'mongodb://u:s3cr#et@h/db']) {
+      const masked = redactSecrets(`failed to reach ${url} now`);
+      expect(masked).not.toMatch(/ssw0rd|pa\/ss|s3cr/);
+      expect(masked).toContain('now');
+    }
+    const params = redactSecrets("access_token=abc client_secret=def api_key=ghi password='my secret'");
+    expect(params).not.toMatch(/abc|def|ghi|my secret/);
+  });
+});

@@ -68,6 +68,7 @@ export abstract class BaseSession implements FullSession {
   protected abstract replaceAllItems(items: string[]): Promise<void>;
 
   async getSessionId(): Promise<string> {
+    this.assertOpen();
     return this.sessionId;
   }
 

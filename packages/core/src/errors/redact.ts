@@ -1,8 +1,10 @@
 // Credentials reach error messages through connection URLs (`redis://user:secret@host`) and
-// key=value connection strings. Both are masked before a message is ever built.
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s]*)@/gi;
+// key=value connection strings. Both are masked before a message is ever built. User-info
+// runs to the LAST `@` of the URL (passwords may contain `@`, `/` or `#`): masking too much
+// is safe, too little is not.
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s]*@/gi;
 const SECRET_PARAMS =
-  /\b(password|passwd|pwd|secret|token|auth|authToken|accessKey|secretAccessKey|sessionToken|apiKey)=([^&\s;]+)/gi;
+  /\b([\w.-]*(?:password|passwd|pwd|secret|token|auth|api_?key|access_?key|credential)[\w.-]*)=('[^']*'|"[^"]*"|[^&\s;,]+)/gi;
 
 /** Masks the user-info part of every URL and every secret-looking `key=value` in `text`. */
 export function redactSecrets(text: string): string {

@@ -92,6 +92,9 @@ export class InMemorySession extends BaseSession {
     }
     const record = this.#forWrite();
     record.items.splice(start, tx.expectedSuffix.length, ...tx.replacement);
+    for (const [id, seen] of record.operations) {
+      if (now - seen.at >= DEFAULT_OPERATION_RETENTION_SECONDS * 1000) record.operations.delete(id);
+    }
     record.operations.set(tx.operationId, { fingerprint: tx.fingerprint, at: now });
   }
 

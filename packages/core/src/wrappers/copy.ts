@@ -15,10 +15,12 @@
  * `replaceHistoryWithCompaction` when the destination has it (otherwise clears it), then appends
  * the rest.
  */
+
 import { encodeItems } from '../encoding/items.js';
 import { SessionError, SessionValidationError } from '../errors/index.js';
 import type { Session, SessionStore } from '../protocol/session.js';
 import { type AnySession, hasMethod } from './delegate.js';
+import { withoutHistoryWindow } from './history-window.js';
 
 export interface CopyProgress {
   /** Id of the session being copied (the same id in both stores for `copySessions`). */
@@ -82,10 +84,11 @@ export async function copySession(from: Session, to: Session, options: CopySessi
   const { pageSize, overwrite, verify, onProgress, signal } = checkOptions(options);
   const sessionId = await from.getSessionId();
   signal?.throwIfAborted();
-  const source = await from.getItems();
+  // Read through history windows: a window answers getItems() with a bounded suffix.
+  const source = await withoutHistoryWindow(from).getItems();
   const sourceTexts = encodeItems(source, 'source');
   signal?.throwIfAborted();
-  const destTexts = encodeItems(await to.getItems(), 'destination');
+  const destTexts = encodeItems(await withoutHistoryWindow(to).getItems(), 'destination');
   let prefix = 0;
   while (prefix < destTexts.length && prefix < sourceTexts.length && destTexts[prefix] === sourceTexts[prefix])
     prefix++;
@@ -118,7 +121,7 @@ export async function copySession(from: Session, to: Session, options: CopySessi
     report(Math.min(total, offset + pageSize), false);
   }
   if (verify) {
-    const after = encodeItems(await to.getItems(), 'destination');
+    const after = encodeItems(await withoutHistoryWindow(to).getItems(), 'destination');
     let same = after.length === sourceTexts.length;
     for (let i = 0; same && i < after.length; i++) same = after[i] === sourceTexts[i];
     if (!same) {
@@ -200,7 +203,11 @@ export async function copySessions(
   }
 
   try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    // Let every worker finish its page before reporting an abort: pages are atomic, and the
+    // caller may close the stores as soon as this returns.
+    const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+    const failure = settled.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
   } finally {
     stopped = true;
     await iterator.return?.();

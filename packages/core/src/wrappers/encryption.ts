@@ -318,22 +318,22 @@ class EncryptedSessionImpl<S extends Session> {
   }
 
   async popItem(rest: unknown[]): Promise<AgentInputItem | undefined> {
-    const skip = this.#keys.policy !== 'throw';
-    if (!skip) {
-      // Look before removing: a wrong key must not destroy the item it cannot read.
-      const [newest] = await this.#inner.getItems(1, ...rest);
-      if (newest === undefined) return undefined;
-      await this.#readable([newest]);
-    }
-    for (;;) {
-      const raw = await this.#inner.popItem(...rest);
-      if (raw === undefined) return undefined;
-      const opened = await this.#open(raw);
-      if (opened.ok) return opened.item;
-      const error = await this.#error(opened, 0, 1);
-      if (!skip) throw error;
-      this.#report(error);
-    }
+    // Look before removing, in every mode: an item this key cannot read is never destroyed.
+    const [newest] = await this.#inner.getItems(1, ...rest);
+    if (newest === undefined) return undefined;
+    const checked = await this.#open(newest);
+    if (!checked.ok) return this.#unreadablePop(await this.#error(checked, 0, 1));
+    const raw = await this.#inner.popItem(...rest);
+    if (raw === undefined) return undefined;
+    const opened = await this.#open(raw);
+    // Only a concurrent writer can put an unreadable item on top between the look and the pop.
+    return opened.ok ? opened.item : this.#unreadablePop(await this.#error(opened, 0, 1));
+  }
+
+  #unreadablePop(error: SessionDecryptionError): undefined {
+    if (this.#keys.policy === 'throw') throw error;
+    this.#report(error);
+    return undefined;
   }
 
   async replaceHistoryWithCompaction(items: AgentInputItem[], rest: unknown[]): Promise<void> {

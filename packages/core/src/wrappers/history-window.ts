@@ -203,6 +203,16 @@ const ITEMS_PER_TURN_GUESS = 8;
  * Reads only what it needs: `getItems(maxItems + 1)` when `maxItems` is set (one read), otherwise
  * `getItems(k)` with `k` doubling from `8 × maxTurns` until the window is decided.
  */
+/** Marks a history-window facade, so whole-history readers (copy) can read through it. */
+export const HISTORY_WINDOW: unique symbol = Symbol.for('@sessions/core/history-window');
+
+/** The session under any history windows: `getItems()` there returns the whole history. */
+export function withoutHistoryWindow(session: Session): Session {
+  let current = session as Session & { [HISTORY_WINDOW]?: true; inner?: Session };
+  while (current[HISTORY_WINDOW] && current.inner) current = current.inner as typeof current;
+  return current;
+}
+
 export function withHistoryWindow<S extends Session>(
   session: S,
   options: HistoryWindowOptions,
@@ -228,7 +238,7 @@ export function withHistoryWindow<S extends Session>(
     }
   }
 
-  return buildFacade(
+  const facade = buildFacade(
     session,
     {
       getSessionId: (...rest) => inner.getSessionId(...rest),
@@ -242,4 +252,6 @@ export function withHistoryWindow<S extends Session>(
     },
     { inner: session },
   );
+  Object.defineProperty(facade, HISTORY_WINDOW, { value: true });
+  return facade;
 }

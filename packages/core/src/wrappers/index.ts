@@ -24,8 +24,10 @@ export {
   withEncryption,
 } from './encryption.js';
 export {
+  HISTORY_WINDOW,
   type HistoryWindowOptions,
   historyWindow,
   selectHistoryWindow,
   withHistoryWindow,
+  withoutHistoryWindow,
 } from './history-window.js';

@@ -20,7 +20,8 @@ export type Flaw =
   | 'check-then-act-transaction'
   | 'ignores-ttl'
   | 'ignores-close'
-  | 'non-atomic-compaction';
+  | 'non-atomic-compaction'
+  | 'clear-keeps-operation-ids';
 
 interface Row {
   items: string[];
@@ -102,7 +103,12 @@ class FlawedSession extends BaseSession {
   }
 
   protected async clearItems() {
+    const operations = this.rows.get(this.key)?.operations;
     this.rows.delete(this.key);
+    // Forgets the items but remembers the operation ids: a re-applied id then writes nothing.
+    if (this.flaw === 'clear-keeps-operation-ids' && operations) {
+      this.row(true)!.operations = operations;
+    }
   }
 
   protected async commitTransaction(tx: EncodedHistoryTransaction) {

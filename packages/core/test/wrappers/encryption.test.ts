@@ -209,11 +209,14 @@ describe("withEncryption: onUnreadable 'skip'", () => {
     expect(await skipping.getItems(2)).toEqual([items[4], items[5]]);
     expect(await skipping.getItems(4)).toEqual([1, 3, 4, 5].map((i) => items[i]));
     expect(await skipping.getItems(100)).toEqual([0, 1, 3, 4, 5].map((i) => items[i]));
-    // popItem skips over (and removes) the unreadable newest items to return the newest readable.
+    // popItem never destroys what it cannot read: an unreadable newest item is reported and kept.
     const silent = reopen({ ...k1, onUnreadable: 'skip' });
-    expect(await silent.popItem()).toEqual(items[5]);
-    expect(await raw.getItems()).toHaveLength(5);
-    expect(await silent.getItems()).toEqual([0, 1, 3, 4].map((i) => items[i]));
+    expect(await silent.popItem()).toBeUndefined();
+    expect(await raw.getItems()).toHaveLength(8);
+    // With a readable item on top, pop removes exactly that one.
+    await silent.addItems([items[0]]);
+    expect(await silent.popItem()).toEqual(items[0]);
+    expect(await raw.getItems()).toHaveLength(8);
   });
 });
 

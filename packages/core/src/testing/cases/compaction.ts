@@ -91,6 +91,14 @@ export const compactionCases: ContractCase[] = [
   },
   {
     group,
+    name: 'a backend without history mutations does not pretend to have them',
+    when: (c) => !c.historyMutations,
+    async run(ctx) {
+      expect((ctx.session() as Partial<Session & HistoryMutationCapable>).applyHistoryMutations).toBeUndefined();
+    },
+  },
+  {
+    group,
     name: 'a backend without compaction does not pretend to have it',
     when: (c) => !c.compaction,
     async run(ctx) {

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { SessionClosedError } from '../../errors/index.js';
+import type { FullSession } from '../../protocol/session.js';
 import type { ContractCase } from '../types.js';
 import { message, rejection, thrown } from './helpers.js';
 
@@ -20,6 +21,29 @@ export const lifecycleCases: ContractCase[] = [
       await rejection(session.addItems([message('after close')]), SessionClosedError);
       await rejection(session.popItem(), SessionClosedError);
       await rejection(session.clearSession(), SessionClosedError);
+      await rejection(session.getSessionId(), SessionClosedError);
+      // The optional capabilities refuse too, whichever the backend has.
+      const full = session as Partial<FullSession>;
+      if (full.applyHistoryTransaction) {
+        await rejection(
+          full.applyHistoryTransaction({
+            operationId: 'after-close',
+            transaction: { type: 'append_items', items: [message('x')] },
+          }),
+          SessionClosedError,
+        );
+      }
+      if (full.replaceHistoryWithCompaction) {
+        await rejection(full.replaceHistoryWithCompaction([message('after close')]), SessionClosedError);
+      }
+      if (full.applyHistoryMutations) {
+        await rejection(
+          full.applyHistoryMutations({
+            mutations: [{ type: 'replace_function_call', callId: 'c', replacement: message('x') }],
+          }),
+          SessionClosedError,
+        );
+      }
       // Nothing was lost or written by the refused calls.
       expect(await ctx.session().getItems()).toEqual([message('before close')]);
     },

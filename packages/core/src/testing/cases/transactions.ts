@@ -189,6 +189,23 @@ export const transactionCases: ContractCase[] = [
   },
   {
     group,
+    name: 'clearSession forgets operation ids: the same id applies again afterwards',
+    when: (c) => c.transactions,
+    async run(ctx) {
+      const session = txSession(ctx);
+      const args = {
+        operationId: 'op-clear',
+        transaction: { type: 'append_items' as const, items: [message('first life')] },
+      };
+      await session.applyHistoryTransaction(args);
+      await session.clearSession();
+      await session.applyHistoryTransaction(args);
+      expect(await session.getItems()).toEqual([message('first life')]);
+      await expectStored(ctx, undefined, 1);
+    },
+  },
+  {
+    group,
     name: 'a backend without transactions does not pretend to have them',
     when: (c) => !c.transactions,
     async run(ctx) {

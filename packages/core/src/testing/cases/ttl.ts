@@ -32,7 +32,10 @@ export const ttlCases: ContractCase[] = [
       const session = store.session(ctx.idFor());
       const forever = ctx.session('no-ttl');
       await forever.addItems([message('kept')]);
-      await session.addItems([message('one')]);
+      await session.addItems([message('one'), message('popped')]);
+      await sleep(1200);
+      // A pop is a write too: it slides the expiry.
+      expect(await session.popItem()).toEqual(message('popped'));
       await sleep(1200);
       await session.addItems([message('two')]);
       await sleep(1200);
