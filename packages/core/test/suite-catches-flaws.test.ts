@@ -21,6 +21,8 @@ const expectations: Record<Flaw, string> = {
   'ignores-close': 'lifecycle > after close() every operation fails with SessionClosedError; close is idempotent',
   'non-atomic-compaction':
     'compaction and mutations > readers never see half a compaction, and a bad replacement changes nothing',
+  'clear-keeps-operation-ids':
+    'history transactions > clearSession forgets operation ids: the same id applies again afterwards',
 };
 
 describe('the contract suite catches flawed sessions', () => {
