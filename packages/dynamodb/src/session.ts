@@ -210,9 +210,10 @@ export class DynamoDBSession extends BaseSession {
         generation: meta.generation as number,
         top: item.prev,
         nextSeq: meta.nextSeq,
-        keepsRows: item.prev >= 0,
+        kept: item.prev,
         writesRows: false,
       });
+      if (refresh) await this.#refreshRowExpiry(state, item.prev);
       const outcome = await this.#transact({
         base: meta,
         requireLive: true,
@@ -221,7 +222,7 @@ export class DynamoDBSession extends BaseSession {
         deletes: item.rows,
       });
       if (outcome.kind === 'committed') {
-        await this.#afterCommit(state, outcome.overflow, refresh);
+        await this.#afterCommit(state, outcome.overflow);
         return item.text;
       }
       await this.#lost('popItem', outcome, attempt);
@@ -303,13 +304,13 @@ export class DynamoDBSession extends BaseSession {
         generation,
         top: layout.top,
         nextSeq: layout.nextSeq,
-        keepsRows: false,
+        kept: -1,
         writesRows: layout.rows.length > 0,
       });
       const outcome = await this.#transact({ base, requireLive: live, next: state, puts: layout.rows, deletes: [] });
       if (outcome.kind === 'committed') {
         this.#remember(toMeta(state));
-        await this.#deleteDeadBelow(firstSeq);
+        await this.#bestEffort(() => this.#deleteDeadBelow(firstSeq));
         return;
       }
       await this.#lost('replaceHistoryWithCompaction', outcome, attempt);
@@ -349,9 +350,10 @@ export class DynamoDBSession extends BaseSession {
         generation,
         top: layout.top,
         nextSeq: layout.nextSeq,
-        keepsRows: live && prevTop >= 0,
+        kept: prevTop,
         writesRows: layout.rows.length > 0,
       });
+      if (refresh) await this.#refreshRowExpiry(state, prevTop);
       const outcome = await this.#transact({
         base,
         requireLive: live,
@@ -361,7 +363,7 @@ export class DynamoDBSession extends BaseSession {
         operation,
       });
       if (outcome.kind === 'committed') {
-        await this.#afterCommit(state, outcome.overflow, refresh);
+        await this.#afterCommit(state, outcome.overflow);
         return;
       }
       if (outcome.kind === 'operation-recorded') return settleRecorded(operation, outcome.fingerprint);
@@ -390,9 +392,10 @@ export class DynamoDBSession extends BaseSession {
         generation: base.generation as number,
         top: layout.top,
         nextSeq: layout.nextSeq,
-        keepsRows: kept >= 0,
+        kept,
         writesRows: layout.rows.length > 0,
       });
+      if (refresh) await this.#refreshRowExpiry(state, kept);
       const outcome = await this.#transact({
         base,
         requireLive: true,
@@ -402,7 +405,7 @@ export class DynamoDBSession extends BaseSession {
         operation,
       });
       if (outcome.kind === 'committed') {
-        await this.#afterCommit(state, outcome.overflow, refresh);
+        await this.#afterCommit(state, outcome.overflow);
         return;
       }
       if (outcome.kind === 'operation-recorded') return settleRecorded(operation, outcome.fingerprint);
@@ -503,14 +506,15 @@ export class DynamoDBSession extends BaseSession {
           generation,
           top: layout.top,
           nextSeq: Math.max(base?.nextSeq ?? 0, start + count),
-          keepsRows: mode !== 'replaceAll' && kept >= 0,
+          kept: mode === 'replaceAll' ? -1 : kept,
           writesRows: true,
         });
+        if (refresh) await this.#refreshRowExpiry(state, kept);
         const puts: RowSpec[] = header ? [{ seq: start, prev: kept, bytes: this.#keyBytes + ROW_OVERHEAD }] : [];
         const outcome = await this.#transact({ base, requireLive: live, next: state, puts, deletes, operation });
         if (outcome.kind === 'committed') {
-          await this.#afterCommit(state, outcome.overflow, refresh);
-          if (mode === 'replaceAll') await this.#deleteDeadBelow(start);
+          await this.#afterCommit(state, outcome.overflow);
+          if (mode === 'replaceAll') await this.#bestEffort(() => this.#deleteDeadBelow(start));
           return;
         }
         if (outcome.kind === 'operation-recorded') {
@@ -558,14 +562,26 @@ export class DynamoDBSession extends BaseSession {
     return meta;
   }
 
-  /** Computes the metadata after a write: version, TTL slid from now, the rows' TTL floor. */
+  /**
+   * Computes the metadata after a write: version, TTL slid from now, the rows' TTL floor.
+   * `kept` is the newest row the write keeps (-1: none). `refresh` says those rows must be
+   * stamped again ({@link #refreshRowExpiry}) before the write commits; the floor in `state`
+   * already counts on it.
+   */
   #nextMeta(
     base: Meta | undefined,
     now: number,
-    change: { generation: number; top: number; nextSeq: number; keepsRows: boolean; writesRows: boolean },
+    change: { generation: number; top: number; nextSeq: number; kept: number; writesRows: boolean },
   ): { state: MetaState; refresh: boolean } {
     const expiry = this.#expiry(now);
-    const keptFloor = change.keepsRows ? base?.rowsExpireAt : undefined;
+    // Rows kept from before carry a TTL that would delete them before the session expires
+    // (or at all, when this handle keeps sessions forever): they are stamped again first.
+    const floor = change.kept >= 0 ? base?.rowsExpireAt : undefined;
+    const refresh =
+      floor !== undefined &&
+      (expiry === undefined || floor < Math.ceil(expiry.expiresAtMs / 1000) + ROW_TTL_MARGIN_SECONDS);
+    // Stamped rows carry the new TTL (the margin covers rows staged or stamped a little earlier).
+    const keptFloor = refresh && expiry ? expiry.rowExpiresAt - ROW_TTL_MARGIN_SECONDS : refresh ? undefined : floor;
     const newFloor = change.writesRows ? expiry?.rowExpiresAt : undefined;
     const rowsExpireAt =
       keptFloor === undefined ? newFloor : newFloor === undefined ? keptFloor : Math.min(keptFloor, newFloor);
@@ -581,12 +597,6 @@ export class DynamoDBSession extends BaseSession {
       expiresAt: expiry?.rowExpiresAt,
       rowsExpireAt,
     };
-    // Rows kept from before carry a TTL that would delete them before the session expires
-    // (or at all, when this handle keeps sessions forever): they are stamped again.
-    const floor = change.keepsRows ? base?.rowsExpireAt : undefined;
-    const refresh =
-      floor !== undefined &&
-      (expiry === undefined || floor < Math.ceil(expiry.expiresAtMs / 1000) + ROW_TTL_MARGIN_SECONDS);
     return { state, refresh };
   }
 
@@ -695,23 +705,43 @@ export class DynamoDBSession extends BaseSession {
     await sleep(backoff(attempt, 5, 200));
   }
 
-  async #afterCommit(state: MetaState, overflow: number[], refresh: boolean): Promise<void> {
+  /**
+   * What follows a committed write. Nothing here may fail the write: it is stored, and a caller
+   * told otherwise would retry it (an `addItems` twice). The overflow rows are already off the
+   * chain, so deleting them is best effort (left over, they go with the next `clearSession()`
+   * or with DynamoDB's TTL).
+   */
+  async #afterCommit(state: MetaState, overflow: number[]): Promise<void> {
     this.#remember(toMeta(state));
-    if (overflow.length > 0) await this.#deleteRows(overflow);
-    if (refresh) await this.#refreshRowExpiry(state);
+    if (overflow.length > 0) await this.#bestEffort(() => this.#deleteRows(overflow));
+  }
+
+  /** Runs cleanup whose failure must not fail the operation that committed before it. */
+  async #bestEffort(cleanup: () => Promise<void>): Promise<void> {
+    try {
+      await cleanup();
+    } catch {
+      // The rows are unreachable already; they only take space until cleared or expired.
+    }
   }
 
   /**
-   * Stamps every row of the history with the TTL of the latest write (or removes it when this
-   * handle keeps sessions forever), then records the new floor. Runs at most about once per
-   * day of activity (see ROW_TTL_SLACK_SECONDS), costing one `UpdateItem` per row.
+   * Stamps every row of the history up to `kept` with the TTL of the write about to commit (or
+   * removes it when this handle keeps sessions forever). It runs BEFORE the commit, so a write
+   * only commits a later expiry once the rows it keeps outlive it; a failure here fails the
+   * write with nothing committed. A TTL only ever moves later (a row without one keeps none), so
+   * a stamp by a write that then loses its race, or a concurrent handle's stamp, never shortens
+   * a row's life below what another write committed. Runs at most about once per day of
+   * activity (see ROW_TTL_SLACK_SECONDS), costing one `UpdateItem` per row.
    */
-  async #refreshRowExpiry(state: MetaState): Promise<void> {
+  async #refreshRowExpiry(state: MetaState, kept: number): Promise<void> {
+    if (kept < 0) return;
     const seqs: number[] = [];
-    await this.#scan(itemSk(state.top), (row) => {
+    await this.#scan(itemSk(kept), (row) => {
       const sk = row[SORT_KEY]?.S ?? '';
       if (num(row[A.generation]) === state.generation) seqs.push(seqOf(sk));
     });
+    const ttl = state.expiresAt;
     await inParallel(seqs, PARALLEL_REQUESTS * 2, async (seq) => {
       try {
         await this.#call(() =>
@@ -719,46 +749,18 @@ export class DynamoDBSession extends BaseSession {
             new UpdateItemCommand({
               TableName: this.tableName,
               Key: this.#key(itemSk(seq)),
-              UpdateExpression: state.expiresAt === undefined ? 'REMOVE #ttl' : 'SET #ttl = :ttl',
-              ConditionExpression: 'attribute_exists(#pk)',
-              ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE, '#pk': PARTITION_KEY },
-              ...(state.expiresAt === undefined ? {} : { ExpressionAttributeValues: { ':ttl': n(state.expiresAt) } }),
+              UpdateExpression: ttl === undefined ? 'REMOVE #ttl' : 'SET #ttl = :ttl',
+              ConditionExpression: ttl === undefined ? 'attribute_exists(#ttl)' : '#ttl < :ttl',
+              ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+              ...(ttl === undefined ? {} : { ExpressionAttributeValues: { ':ttl': n(ttl) } }),
             }),
           ),
         );
       } catch (error) {
+        // Already as late (or gone: popped meanwhile, and then this write loses its race).
         if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
       }
     });
-    // Record the floor unless another write changed it meanwhile (then the next write checks
-    // again). The margin covers rows a concurrent writer stamped a little earlier.
-    const floor = state.expiresAt === undefined ? undefined : state.expiresAt - ROW_TTL_MARGIN_SECONDS;
-    const names: Record<string, string> = { '#g': M.generation, '#rowsExp': M.rowsExpireAt, '#v': M.version };
-    const values: Record<string, AttributeValue> = { ':g': n(state.generation), ':one': n(1) };
-    let condition = '#g = :g AND ';
-    if (state.rowsExpireAt === undefined) condition += 'attribute_not_exists(#rowsExp)';
-    else {
-      condition += '#rowsExp = :old';
-      values[':old'] = n(state.rowsExpireAt);
-    }
-    if (floor !== undefined) values[':floor'] = n(floor);
-    try {
-      await this.#call(() =>
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: this.#key(META_SK),
-            UpdateExpression: `${floor === undefined ? 'REMOVE #rowsExp' : 'SET #rowsExp = :floor'} ADD #v :one`,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
-      this.#metaKnown = false;
-    } catch (error) {
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-    }
   }
 
   // ---------------------------------------------------------------------------------------
