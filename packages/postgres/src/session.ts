@@ -91,10 +91,18 @@ export class PostgresSession extends BaseSession {
       await this.#query(this.#client, this.#queries.append, [this.sessionId, joinItems(items), ttl, items.length]);
       return;
     }
-    // A batch too big for one statement: the same statement per chunk, in one transaction. The
-    // first one takes the session row lock, so the chunks' ranges are contiguous.
+    // A batch too big for one statement: one statement per chunk, in one transaction. The first
+    // one takes the session row lock and decides expiry, so the chunks' ranges are contiguous;
+    // the others only extend that history (`appendMore` never judges expiry again).
     await this.#client.begin((tx) =>
-      chunks.map((part) => this.#query(tx, this.#queries.append, [this.sessionId, joinItems(part), ttl, part.length])),
+      chunks.map((part, i) =>
+        this.#query(tx, i === 0 ? this.#queries.append : this.#queries.appendMore, [
+          this.sessionId,
+          joinItems(part),
+          ttl,
+          part.length,
+        ]),
+      ),
     );
   }
 

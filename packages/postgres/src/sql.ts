@@ -83,12 +83,24 @@ export function schemaStatements(t: Tables): string[] {
   ];
 }
 
-/** `now() + ttl`, or NULL when the ttl parameter is NULL (no expiry). */
-const expiry = (param: string) => `now() + make_interval(secs => ${param}::float8)`;
+/** `at + ttl` (`at` a timestamp expression), or NULL when the ttl parameter is NULL (no expiry). */
+const expiry = (at: string, param: string) => `${at} + make_interval(secs => ${param}::float8)`;
 /** The items of a joined parameter (see {@link joinItems}) with their 1-based position. */
 const split = (param: string) => `unnest(string_to_array(${param}::text, chr(1))) WITH ORDINALITY AS b(item, ord)`;
-/** The session row is live (exists and has not expired). */
-const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
+/** The session row is live (exists and has not expired) at timestamp expression `at`. */
+const live = (alias: string, at: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > ${at})`;
+/**
+ * Expiry is always judged with the wall clock, `clock_timestamp()`, never `now()`: `now()` is the
+ * start of the transaction (or statement), which can be long before the moment a writer gets the
+ * session row lock. A writer that started before the expiry instant but waited on the lock past
+ * it would otherwise decide "not expired" and append onto (or pop from) the old history. Writers
+ * read the clock once per statement, after the lock is held: through {@link CLOCK_CTE} (a
+ * materialised CTE, evaluated once) in statements that run with the lock already held, or in a
+ * sub-select of the locked row's `SET` (see `reserveSql`).
+ */
+const CLOCK_CTE = 'clk AS MATERIALIZED (SELECT clock_timestamp() AS t)';
+/** The one reading of {@link CLOCK_CTE}, as a scalar expression. */
+const CLOCK = '(SELECT clk.t FROM clk)';
 
 /**
  * Every statement a session runs, built once per namespace. Parameters are always cast in the
@@ -97,24 +109,35 @@ const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expire
  */
 export function buildQueries(t: Tables) {
   /** First live sequence number of session `$1`, NULL when it is absent or expired. */
-  const liveStart = `SELECT s.start_seq FROM ${t.sessions} s WHERE s.session_id = $1::text AND ${live('s')}`;
+  const liveStartAt = (at: string) =>
+    `SELECT s.start_seq FROM ${t.sessions} s WHERE s.session_id = $1::text AND ${live('s', at)}`;
+  /** For reads: one snapshot, expiry judged with the current clock. */
+  const liveStart = liveStartAt('clock_timestamp()');
   /**
    * Reserves `n` sequence numbers on the session row (creating it), slides the expiry, and
    * starts a fresh history when the row had expired: `start_seq` jumps past every old number,
    * so old items and operation ids (tagged with the old `start_seq`) are dead at once.
    * `$1` session id, then the parameters named for n and the ttl (seconds or NULL).
+   *
+   * Expiry is judged AFTER the row lock is held: `ON CONFLICT DO UPDATE` locks the existing row
+   * (waiting for any holder) and only then evaluates `SET`, whose correlated sub-select reads
+   * `clock_timestamp()` once (`c.t`), so every column agrees on one instant, none earlier than
+   * the lock. A new row takes its timestamps from one clock reading too.
    */
   const reserveSql = (
     n: string,
     ttl: string,
   ) => `INSERT INTO ${t.sessions} AS s (session_id, start_seq, next_seq, created_at, updated_at, expires_at)
-VALUES ($1::text, 0, ${n}::bigint, now(), now(), ${expiry(ttl)})
-ON CONFLICT (session_id) DO UPDATE SET
-  start_seq  = CASE WHEN s.expires_at <= now() THEN s.next_seq + 1 ELSE s.start_seq END,
-  next_seq   = CASE WHEN s.expires_at <= now() THEN s.next_seq + 1 ELSE s.next_seq END + excluded.next_seq,
-  created_at = CASE WHEN s.expires_at <= now() THEN now() ELSE s.created_at END,
-  updated_at = now(),
-  expires_at = excluded.expires_at
+SELECT $1::text, 0, ${n}::bigint, c.t, c.t, ${expiry('c.t', ttl)} FROM (SELECT clock_timestamp() AS t) c
+ON CONFLICT (session_id) DO UPDATE SET (start_seq, next_seq, created_at, updated_at, expires_at) = (
+  SELECT
+    CASE WHEN s.expires_at <= c.t THEN s.next_seq + 1 ELSE s.start_seq END,
+    CASE WHEN s.expires_at <= c.t THEN s.next_seq + 1 ELSE s.next_seq END + excluded.next_seq,
+    CASE WHEN s.expires_at <= c.t THEN c.t ELSE s.created_at END,
+    c.t,
+    ${expiry('c.t', ttl)}
+  FROM (SELECT clock_timestamp() AS t) c
+)
 RETURNING s.start_seq, s.next_seq`;
 
   return {
@@ -130,6 +153,26 @@ ${reserveSql('$4', '$3')}
 fresh AS (SELECT start_seq FROM up WHERE start_seq = next_seq - $4::bigint),
 dead_items AS (DELETE FROM ${t.items} WHERE session_id = $1::text AND seq < (SELECT start_seq FROM fresh)),
 dead_ops AS (DELETE FROM ${t.operations} WHERE session_id = $1::text AND epoch < (SELECT start_seq FROM fresh)),
+inserted AS (
+  INSERT INTO ${t.items} (session_id, seq, item)
+  SELECT $1::text, up.next_seq - $4::bigint + b.ord - 1, b.item
+  FROM up, ${split('$2')}
+)
+SELECT 1 AS ok`,
+
+    /**
+     * A further chunk of a batch too big for one statement, in the transaction whose first chunk
+     * ran `append` (so the row is locked and the history decided): reserve the next range, slide
+     * the expiry, insert. It never judges expiry: the clock moves on while the chunks are sent,
+     * and a TTL shorter than the transaction must not start a fresh history halfway through the
+     * batch (which would hide and delete its first chunks). Same parameters as `append`.
+     */
+    appendMore: `WITH ${CLOCK_CTE},
+up AS (
+  UPDATE ${t.sessions} SET next_seq = next_seq + $4::bigint, updated_at = ${CLOCK}, expires_at = ${expiry(CLOCK, '$3')}
+  WHERE session_id = $1::text
+  RETURNING next_seq
+),
 inserted AS (
   INSERT INTO ${t.items} (session_id, seq, item)
   SELECT $1::text, up.next_seq - $4::bigint + b.ord - 1, b.item
@@ -157,18 +200,23 @@ ORDER BY seq`,
     lock: `INSERT INTO ${t.sessions} AS s (session_id) VALUES ($1::text)
 ON CONFLICT (session_id) DO UPDATE SET updated_at = s.updated_at WHERE false`,
 
-    /** With the row locked: delete the newest live item, slide the expiry. `$1` id, `$2` ttl. */
-    pop: `WITH victim AS (
+    /**
+     * With the row locked (by the previous statement): delete the newest live item, slide the
+     * expiry. Liveness is judged with the clock read once in this statement, after the lock, not
+     * with the transaction's start (`now()`). `$1` id, `$2` ttl.
+     */
+    pop: `WITH ${CLOCK_CTE},
+victim AS (
   DELETE FROM ${t.items}
   WHERE session_id = $1::text AND seq = (
     SELECT seq FROM ${t.items}
-    WHERE session_id = $1::text AND seq >= (${liveStart})
+    WHERE session_id = $1::text AND seq >= (${liveStartAt(CLOCK)})
     ORDER BY seq DESC LIMIT 1
   )
   RETURNING item
 ),
 touched AS (
-  UPDATE ${t.sessions} SET updated_at = now(), expires_at = ${expiry('$2')}
+  UPDATE ${t.sessions} SET updated_at = ${CLOCK}, expires_at = ${expiry(CLOCK, '$2')}
   WHERE session_id = $1::text AND EXISTS (SELECT 1 FROM victim)
 )
 SELECT item AS item FROM victim`,
@@ -205,11 +253,12 @@ SELECT 1 AS ok`,
      * `$1` id, `$2` operation id, `$3` fingerprint, `$4` joined expected suffix, `$5` replacement
      * length, `$6` retention seconds, `$7` joined first replacement chunk, `$8` suffix length.
      */
-    transaction: `WITH s AS (SELECT start_seq, next_seq - $5::bigint AS base FROM ${t.sessions} WHERE session_id = $1::text),
+    transaction: `WITH ${CLOCK_CTE},
+s AS (SELECT start_seq, next_seq - $5::bigint AS base FROM ${t.sessions} WHERE session_id = $1::text),
 known AS (
   SELECT o.fingerprint FROM ${t.operations} o, s
   WHERE o.session_id = $1::text AND o.operation_id = $2::text AND o.epoch = s.start_seq
-    AND o.created_at > now() - make_interval(secs => $6::float8)
+    AND o.created_at > ${CLOCK} - make_interval(secs => $6::float8)
 ),
 tail AS (
   SELECT seq, item FROM ${t.items}
@@ -234,14 +283,14 @@ gone AS (
 ),
 recorded AS (
   INSERT INTO ${t.operations} (session_id, operation_id, fingerprint, epoch, created_at)
-  SELECT $1::text, $2::text, $3::text, s.start_seq, now() FROM s WHERE (SELECT verdict FROM verdict) = 'applied'
+  SELECT $1::text, $2::text, $3::text, s.start_seq, ${CLOCK} FROM s WHERE (SELECT verdict FROM verdict) = 'applied'
   ON CONFLICT (session_id, operation_id) DO UPDATE
   SET fingerprint = excluded.fingerprint, epoch = excluded.epoch, created_at = excluded.created_at
 ),
 stale AS (
   DELETE FROM ${t.operations} o
   WHERE o.session_id = $1::text AND o.operation_id <> $2::text AND (SELECT verdict FROM verdict) = 'applied'
-    AND (o.epoch < (SELECT start_seq FROM s) OR o.created_at <= now() - make_interval(secs => $6::float8))
+    AND (o.epoch < (SELECT start_seq FROM s) OR o.created_at <= ${CLOCK} - make_interval(secs => $6::float8))
 ),
 inserted AS (
   INSERT INTO ${t.items} (session_id, seq, item)
@@ -257,7 +306,11 @@ SELECT $1::text, s.next_seq - $2::bigint + $3::bigint + b.ord - 1, b.item
 FROM ${t.sessions} s, ${split('$4')}
 WHERE s.session_id = $1::text`,
 
-    /** Locks up to `$1` expired session rows (skipping rows other writers hold). */
+    /**
+     * Locks up to `$1` expired session rows (skipping rows other writers hold). `now()` (this
+     * short transaction's start) is deliberately conservative here: it can only leave a session
+     * that expired a moment ago for the next run, never delete one a writer still sees as live.
+     */
     lockExpired: `SELECT session_id AS id FROM ${t.sessions}
 WHERE expires_at <= now()
 ORDER BY expires_at

@@ -272,6 +272,111 @@ describe('ttl', () => {
     expect(ops?.n).toBe(0);
   });
 
+  /** Waits until a statement on `tablePrefix`'s tables is waiting on a lock. */
+  async function untilWaitingOnLock(tablePrefix: string): Promise<void> {
+    for (;;) {
+      const [row] = await raw.unsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, $1::text) > 0`,
+        [`"${tablePrefix}`],
+      );
+      if ((row?.n ?? 0) > 0) return;
+      await sleep(10);
+    }
+  }
+
+  /**
+   * With a 2 s TTL and `OLD` written between `before` and `after`: holds the session row
+   * `FOR UPDATE` in a raw transaction across the expiry instant while `operation`, started well
+   * before that instant, waits on the lock; then releases it and returns what `operation` gave.
+   */
+  async function acrossExpiry<T>(
+    tablePrefix: string,
+    sessionId: string,
+    session: { getItems(): Promise<unknown[]> },
+    written: { before: number; after: number },
+    operation: () => Promise<T>,
+  ): Promise<T> {
+    let pending: Promise<T> | undefined;
+    await raw.begin(async (tx) => {
+      await sleep(Math.max(0, written.before + 800 - Date.now()));
+      await tx.unsafe(`SELECT 1 FROM "${tablePrefix}sessions" WHERE session_id = $1::text FOR UPDATE`, [sessionId]);
+      pending = operation();
+      pending.catch(() => {}); // awaited below
+      await untilWaitingOnLock(tablePrefix);
+      // The operation is waiting on the row lock BEFORE the expiry instant (OLD + 2 s).
+      expect(Date.now()).toBeLessThan(written.before + 2000 - 200);
+      // Hold the lock until well past the expiry instant; readers are not blocked meanwhile.
+      await sleep(Math.max(0, written.after + 2000 + 500 - Date.now()));
+      expect(await session.getItems()).toEqual([]);
+    });
+    return (await pending) as T;
+  }
+
+  it('a write that waited on the row lock across the expiry instant starts a fresh history', async () => {
+    const tablePrefix = uniqueName('ttllock');
+    await using store = new PostgresSessionStore({ url, tablePrefix, ttlSeconds: 2 });
+    await store.migrate();
+    const session = store.session('w');
+    const before = Date.now();
+    await session.addItems([message('OLD')]);
+    const written = { before, after: Date.now() };
+    await acrossExpiry(tablePrefix, 'w', session, written, () => session.addItems([message('NEW')]));
+    expect(await session.getItems()).toEqual([message('NEW')]);
+    expect(await countItems(raw, 'w', { tablePrefix })).toBe(1); // the write deleted the old row
+  });
+
+  it('a pop that waited on the row lock across the expiry instant pops nothing and slides nothing', async () => {
+    const tablePrefix = uniqueName('ttlpop');
+    await using store = new PostgresSessionStore({ url, tablePrefix, ttlSeconds: 2 });
+    await store.migrate();
+    const session = store.session('p');
+    const expiresAt = async () => {
+      const [row] = await raw.unsafe<{ at: Date }[]>(
+        `SELECT expires_at AS at FROM "${tablePrefix}sessions" WHERE session_id = 'p'`,
+      );
+      return row?.at;
+    };
+    const before = Date.now();
+    await session.addItems([message('OLD')]);
+    const written = { before, after: Date.now() };
+    const expires = await expiresAt();
+    expect(await acrossExpiry(tablePrefix, 'p', session, written, () => session.popItem())).toBeUndefined();
+    expect(await session.getItems()).toEqual([]);
+    expect(await countItems(raw, 'p', { tablePrefix })).toBe(1); // still stored, still dead
+    expect(await expiresAt()).toEqual(expires); // the expiry did not slide
+    await session.addItems([message('NEW')]);
+    expect(await session.getItems()).toEqual([message('NEW')]);
+  });
+
+  it('a chunked batch whose transaction outlasts the TTL stays one history', async () => {
+    // The first chunk decides expiry; the further chunks must only extend that history, not judge
+    // expiry again with a clock that has moved past the expiry the first chunk set.
+    const tablePrefix = uniqueName('ttlchunk');
+    await using store = new PostgresSessionStore({ url, tablePrefix, ttlSeconds: 1 });
+    const session = store.session('c');
+    await session.addItems([message('kept')]); // seq 0
+    const blob = (tag: string) => message(tag, { data: `${tag}:`.padEnd(9_000_000, 'abcd') });
+    const items = [blob('a'), blob('b')]; // two chunks: seq 1, then seq 2
+    class Release extends Error {}
+    let pending: Promise<void> | undefined;
+    // An uncommitted row at seq 1 makes the first chunk's insert wait, for longer than the TTL.
+    await raw
+      .begin(async (tx) => {
+        await tx.unsafe(`INSERT INTO "${tablePrefix}items" (session_id, seq, item) VALUES ('c', 1, 'x')`);
+        pending = session.addItems(items);
+        pending.catch(() => {}); // awaited below
+        await untilWaitingOnLock(tablePrefix);
+        await sleep(1300);
+        throw new Release();
+      })
+      .catch((error) => {
+        if (!(error instanceof Release)) throw error;
+      });
+    await pending;
+    expect(await session.getItems()).toEqual([message('kept'), ...items]);
+    expect(await countItems(raw, 'c', { tablePrefix })).toBe(3);
+  });
+
   it('deleteExpired() removes expired sessions with their rows and leaves live ones', async () => {
     const tablePrefix = uniqueName('purge');
     await using short = new PostgresSessionStore({ url, tablePrefix, ttlSeconds: 1 });
