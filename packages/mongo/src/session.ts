@@ -38,8 +38,14 @@ export interface MongoSessionOptions extends BaseSessionOptions {
 }
 
 const RETENTION_MS = DEFAULT_OPERATION_RETENTION_SECONDS * 1000;
-/** Operation ids carried over when commits are replaced (the newest ones, within retention). */
-const MAX_CARRIED_OPERATIONS = 1000;
+/**
+ * BSON bytes the operation ids carried over into a commit may take (every id within retention;
+ * if they do not fit, the newest that do). The remaining 1 MiB of the document is ample for its
+ * other fields and its overflow links (about 36 bytes per 16 MiB of items).
+ */
+export const MAX_CARRIED_OPERATION_BYTES = MAX_DOCUMENT_BYTES - 1024 * 1024;
+/** A new commit's physical expiry is at least this much later than any older document's. */
+const EXPIRY_STEP_MS = 1;
 /** Room kept in an inline commit for its fields other than `sessionId`, `items` and `ops`. */
 const COMMIT_HEADROOM_BYTES = 1024;
 /** A write loses the race for the next `rev` at most this often before giving up. */
@@ -73,7 +79,7 @@ interface ChainRead {
   parts: Map<string, string[]>;
 }
 
-interface ExpiryPlan {
+export interface ExpiryPlan {
   fields: Pick<CommitDoc, 'until' | 'expiresAt' | 'floor'>;
   bump?: { unset: true } | { below: Date; to: Date };
 }
@@ -136,6 +142,8 @@ export class MongoSession extends BaseSession {
       if (cleared) return;
       const now = Date.now();
       const rev = head.rev + 1;
+      const plan = planExpiry(this.ttlMs, now, head, undefined, undefined);
+      if (plan.bump) await this.#bump(plan.bump);
       const marker: CommitDoc = {
         sessionId: this.sessionId,
         rev,
@@ -143,7 +151,7 @@ export class MongoSession extends BaseSession {
         base: rev,
         count: 0,
         at: new Date(now),
-        ...this.#planExpiry(now, undefined, undefined).fields,
+        ...plan.fields,
       };
       if (await this.#insert(marker)) {
         await this.#collect(rev, 0, undefined, new Set());
@@ -177,7 +185,9 @@ export class MongoSession extends BaseSession {
     try {
       for (let attempt = 0; ; attempt++) {
         this.assertOpen();
-        const [head, withOperations] = await Promise.all([this.#readHead(false), this.#operationCommits()]);
+        // Head first: an operation committed after this read moves the head, so our insert loses.
+        const head = await this.#readHead(false);
+        const withOperations = await this.#operationCommits();
         const now = Date.now();
         const live = head !== undefined && !isExpired(head, now);
         if (!head && items.length === 0) return;
@@ -188,6 +198,8 @@ export class MongoSession extends BaseSession {
           partsExpireAt = this.#partsExpiry(now);
           parts = await this.#writeParts(items, now, partsExpireAt);
         }
+        const plan = planExpiry(this.ttlMs, now, head, undefined, partsExpireAt);
+        if (plan.bump) await this.#bump(plan.bump);
         const doc: CommitDoc = {
           sessionId: this.sessionId,
           rev,
@@ -197,7 +209,7 @@ export class MongoSession extends BaseSession {
           ...(parts ? { parts } : inline(items)),
           ...(ops ? { ops } : {}),
           at: new Date(now),
-          ...this.#planExpiry(now, undefined, partsExpireAt).fields,
+          ...plan.fields,
         };
         if (await this.#insert(doc)) {
           committed = true;
@@ -234,10 +246,10 @@ export class MongoSession extends BaseSession {
     try {
       for (let attempt = 0; ; attempt++) {
         this.assertOpen();
-        const [head, found] = await Promise.all([
-          this.#readHead(false),
-          operation ? this.#findOperation(operation.id) : undefined,
-        ]);
+        // Head first, then the operation id: a commit of the id landing between the two reads is
+        // newer than the head we hold (`stale`), and one landing later makes our insert lose.
+        const head = await this.#readHead(false);
+        const found = operation ? await this.#findOperation(operation.id) : undefined;
         const now = Date.now();
         const live = head !== undefined && !isExpired(head, now);
         if (operation) {
@@ -251,7 +263,7 @@ export class MongoSession extends BaseSession {
         const rev = (head?.rev ?? 0) + 1;
         // An empty head (after a pop or a clear) is skipped: chains only link commits with items.
         const prev = live ? (head.count > 0 ? head.rev : head.prev) : 0;
-        const plan = this.#planExpiry(now, live && prev !== 0 ? head : undefined, partsExpireAt);
+        const plan = planExpiry(this.ttlMs, now, head, live && prev !== 0 ? head : undefined, partsExpireAt);
         if (plan.bump) await this.#bump(plan.bump);
         const doc: CommitDoc = {
           sessionId: this.sessionId,
@@ -289,10 +301,9 @@ export class MongoSession extends BaseSession {
   ): Promise<string | undefined> {
     for (let attempt = 0; ; attempt++) {
       this.assertOpen();
-      const [read, found] = await Promise.all([
-        this.#readChain(size, true),
-        operation ? this.#findOperation(operation.id) : undefined,
-      ]);
+      // Head (the chain's first page) first, then the operation id: see #append.
+      const read = await this.#readChain(size, true);
+      const found = operation ? await this.#findOperation(operation.id) : undefined;
       const now = Date.now();
       const head = read.live ? read.head : undefined;
       if (operation) {
@@ -329,7 +340,7 @@ export class MongoSession extends BaseSession {
           content = { parts: [...kept.refs, ...fresh] };
         }
         const rest = keepRev !== 0 || kept.refs.length > 0 ? head : undefined;
-        const plan = this.#planExpiry(now, rest, partsExpireAt);
+        const plan = planExpiry(this.ttlMs, now, head, rest, partsExpireAt);
         if (plan.bump) await this.#bump(plan.bump);
         const doc: CommitDoc = {
           sessionId: this.sessionId,
@@ -609,8 +620,8 @@ export class MongoSession extends BaseSession {
           ? history.updateMany(
               { sessionId: this.sessionId, rev: { $gt: keepRev, $lt: rev }, dead: { $exists: false } },
               {
-                $set: { count: 0, dead: new Date(now), expiresAt: new Date(now + TOMBSTONE_GRACE_MS) },
-                $unset: { items: '', parts: '', ops: '', until: '', floor: '' },
+                $set: tombstoneFields(now),
+                $unset: { items: '', parts: '', ops: '', floor: '' },
               },
             )
           : undefined,
@@ -627,44 +638,6 @@ export class MongoSession extends BaseSession {
   #partsExpiry(now: number): Date | undefined {
     const ttl = this.ttlMs;
     return ttl === undefined ? undefined : new Date(now + 2 * ttl);
-  }
-
-  /**
-   * Expiry of a new commit. `until` is the logical expiry (now + ttl, checked by readers); the
-   * TTL index deletes at `expiresAt` = until + ttl. Older documents of the chain must not be
-   * deleted before `until`: `floor` tracks their lowest `expiresAt`, and when it falls short
-   * they are all pushed to `until + ttl` first (`bump`), at most about once per ttl/2.
-   */
-  #planExpiry(now: number, rest: CommitDoc | undefined, ownParts: Date | undefined): ExpiryPlan {
-    const ttl = this.ttlMs;
-    if (ttl === undefined) {
-      const expiring = rest && (rest.until || rest.expiresAt || rest.floor);
-      return { fields: {}, ...(expiring ? { bump: { unset: true } } : {}) };
-    }
-    const until = now + ttl;
-    const expiresAt = until + ttl;
-    let floor = Number.POSITIVE_INFINITY;
-    if (rest) {
-      floor =
-        rest.until === undefined
-          ? Number.NEGATIVE_INFINITY
-          : Math.min(rest.floor?.getTime() ?? Number.POSITIVE_INFINITY, rest.expiresAt?.getTime() ?? until);
-    }
-    if (ownParts) floor = Math.min(floor, ownParts.getTime());
-    let bump: ExpiryPlan['bump'];
-    if (floor < until) {
-      const below = until + ttl / 2;
-      bump = { below: new Date(below), to: new Date(expiresAt) };
-      floor = below;
-    }
-    return {
-      fields: {
-        until: new Date(until),
-        expiresAt: new Date(expiresAt),
-        ...(Number.isFinite(floor) ? { floor: new Date(floor) } : {}),
-      },
-      ...(bump ? { bump } : {}),
-    };
   }
 
   /** Slides (or removes) the physical expiry of every document of the session. */
@@ -696,8 +669,76 @@ export class MongoSession extends BaseSession {
  */
 const writeQueue = new SessionWriteQueue();
 
+/**
+ * A head reads as empty once its `until` has passed, and always when it is a tombstone: a
+ * tombstone is only ever the newest document when the TTL index removed the head above it,
+ * which happens after that head expired.
+ */
 function isExpired(doc: CommitDoc, now: number): boolean {
-  return doc.until instanceof Date && doc.until.getTime() <= now;
+  return doc.dead !== undefined || (doc.until instanceof Date && doc.until.getTime() <= now);
+}
+
+/** What a replaced commit becomes: item-less, expired (`until` in 1970), deleted after the grace. */
+export function tombstoneFields(now: number): Pick<CommitDoc, 'count' | 'dead' | 'until' | 'expiresAt'> {
+  return { count: 0, dead: new Date(now), until: new Date(0), expiresAt: new Date(now + TOMBSTONE_GRACE_MS) };
+}
+
+/**
+ * Expiry of a new commit. `until` is the logical expiry (now + ttl, checked by readers); the
+ * TTL index deletes at `expiresAt` ≥ until + ttl. Two rules keep the TTL index from ever
+ * exposing stale items:
+ * - Older documents of the chain (`rest`) must not be deleted before `until`: `floor` tracks
+ *   their lowest `expiresAt`, and when it falls short they are all pushed up first (`bump`),
+ *   at most about once per ttl/2.
+ * - No older commit may outlive the new one, or removing the new head would make an older one
+ *   the head again (with a `until` of its own, from a store with a longer ttl). So `expiresAt`
+ *   is also later than the current head's (which, by this same rule, is the latest of the
+ *   session's live commits), the bump stays below it, and a head without any `expiresAt`
+ *   (written without ttl) gets every document of the session bumped. The TTL index deletes
+ *   in `expiresAt` order, so older documents always go first. Tombstones are exempt: they
+ *   read as expired whenever they become the head.
+ * `head` is the newest commit, whatever its state; `rest` the head when the chain goes on
+ * through it.
+ */
+export function planExpiry(
+  ttl: number | undefined,
+  now: number,
+  head: CommitDoc | undefined,
+  rest: CommitDoc | undefined,
+  ownParts: Date | undefined,
+): ExpiryPlan {
+  if (ttl === undefined) {
+    const expiring = rest && (rest.until || rest.expiresAt || rest.floor);
+    return { fields: {}, ...(expiring ? { bump: { unset: true } } : {}) };
+  }
+  const until = now + ttl;
+  const latest = head?.expiresAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const expiresAt = Math.max(until + ttl, latest + EXPIRY_STEP_MS);
+  let floor = Number.POSITIVE_INFINITY;
+  if (rest) {
+    floor =
+      rest.until === undefined
+        ? Number.NEGATIVE_INFINITY
+        : Math.min(rest.floor?.getTime() ?? Number.POSITIVE_INFINITY, rest.expiresAt?.getTime() ?? until);
+  }
+  // Documents written without ttl never expire: give them an expiry below ours.
+  if (head && head.dead === undefined && head.expiresAt === undefined) floor = Number.NEGATIVE_INFINITY;
+  if (ownParts) floor = Math.min(floor, ownParts.getTime());
+  let bump: ExpiryPlan['bump'];
+  if (floor < until) {
+    const below = until + ttl / 2;
+    const to = Math.max(until, expiresAt - EXPIRY_STEP_MS);
+    bump = { below: new Date(below), to: new Date(to) };
+    floor = Math.min(below, to);
+  }
+  return {
+    fields: {
+      until: new Date(until),
+      expiresAt: new Date(expiresAt),
+      ...(Number.isFinite(floor) ? { floor: new Date(floor) } : {}),
+    },
+    ...(bump ? { bump } : {}),
+  };
 }
 
 /** The window's items, oldest first. */
@@ -806,7 +847,7 @@ function checkOperation(
 }
 
 /** Operation ids of the replaced commits (current history, within retention) plus the new one. */
-function carryOperations(
+export function carryOperations(
   docs: CommitDoc[],
   base: number,
   now: number,
@@ -821,11 +862,20 @@ function carryOperations(
       if (!seen || seen.at < op.at) byId.set(op.id, { id: op.id, fp: op.fp, at: op.at });
     }
   }
-  if (added) byId.set(added.id, added);
-  let ops = [...byId.values()];
-  if (ops.length > MAX_CARRIED_OPERATIONS) {
-    ops = ops.sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, MAX_CARRIED_OPERATIONS);
+  if (added) byId.delete(added.id);
+  const carried = [...byId.values()];
+  // Newest first, the new record ahead of all; keep as many as fit in the byte budget.
+  carried.sort((a, b) => b.at.getTime() - a.at.getTime());
+  const ordered = added ? [added, ...carried] : carried;
+  let size = BSON.calculateObjectSize({ ops: [] });
+  let kept = 0;
+  for (const op of ordered) {
+    // An array element: type byte, decimal index + NUL, then the embedded document.
+    size += 1 + String(kept).length + 1 + BSON.calculateObjectSize(op);
+    if (size > MAX_CARRIED_OPERATION_BYTES) break;
+    kept++;
   }
+  const ops = ordered.slice(0, kept);
   return ops.length > 0 ? ops : undefined;
 }
 

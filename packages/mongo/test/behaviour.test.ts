@@ -304,6 +304,67 @@ describe('ttl', () => {
   });
 });
 
+describe('ttl and the TTL index (what it would delete, simulated by hand)', () => {
+  it('with stores of different ttls, the head always expires after every older live commit', async () => {
+    const long = new MongoSessionStore({ url, database: DATABASE, collectionPrefix: prefix, ttlSeconds: 3600 });
+    const short = new MongoSessionStore({ url, database: DATABASE, collectionPrefix: prefix, ttlSeconds: 5 });
+    const steps: [MongoSessionStore, (session: MongoSession) => Promise<unknown>][] = [
+      [long, (s) => s.addItems([message('one'), message('two')])],
+      [short, (s) => s.addItems([message('three')])],
+      [long, (s) => s.addItems([message('four')])],
+      [short, (s) => s.popItem()],
+      [
+        short,
+        (s) =>
+          s.applyHistoryTransaction({
+            operationId: 'mixed-1',
+            transaction: { type: 'replace_suffix', expectedSuffix: [message('three')], replacement: [message('3')] },
+          }),
+      ],
+      [store, (s) => s.addItems([message('five')])],
+      [short, (s) => s.addItems([message('six')])],
+      [long, (s) => s.addItems([message('seven')])],
+      [short, (s) => s.clearSession()],
+      [long, (s) => s.addItems([message('eight')])],
+      [short, (s) => s.replaceHistoryWithCompaction([message('compacted')])],
+      [short, (s) => s.addItems([message('nine')])],
+    ];
+    for (const [k, [owner, step]] of steps.entries()) {
+      await step(owner.session('mixed'));
+      const live = (await rawCommits(db, prefix, 'mixed')).filter((doc) => doc.dead === undefined);
+      const head = live.at(-1)!;
+      if (owner === store) continue; // written without ttl: nothing expires
+      for (const doc of live.slice(0, -1)) {
+        expect(doc.expiresAt, `step ${k}, rev ${doc.rev}`).toBeInstanceOf(Date);
+        expect(head.expiresAt.getTime(), `step ${k}, rev ${doc.rev}`).toBeGreaterThan(doc.expiresAt.getTime());
+      }
+    }
+    expect(await short.session('mixed').getItems()).toEqual([message('compacted'), message('nine')]);
+    await Promise.all([long.close(), short.close()]);
+  });
+
+  it('a tombstone left as the newest document (its head deleted by the TTL index) reads as expired', async () => {
+    const short = new MongoSessionStore({ url, database: DATABASE, collectionPrefix: prefix, ttlSeconds: 5 });
+    const session = short.session('tomb-head');
+    await session.addItems([message('a'), message('b')]);
+    expect(await session.popItem()).toEqual(message('b'));
+    const [tomb, head] = await rawCommits(db, prefix, 'tomb-head');
+    expect(tomb!.dead).toBeInstanceOf(Date);
+    expect(tomb!.until.getTime()).toBe(0);
+    expect(tomb!.items).toBeUndefined();
+    // The TTL index removes the head (its expiresAt is earlier than the tombstone's 60 s grace).
+    await db.collection(collectionNames(prefix).history).deleteOne({ _id: head!._id });
+    expect(await session.getItems()).toEqual([]);
+    expect(await session.popItem()).toBeUndefined();
+    await session.addItems([message('c')]);
+    expect(await session.getItems()).toEqual([message('c')]);
+    const newest = (await rawCommits(db, prefix, 'tomb-head')).at(-1)!;
+    expect(newest.prev).toBe(0);
+    expect(newest.base).toBe(newest.rev);
+    await short.close();
+  });
+});
+
 async function serverHasTtlIndexes(): Promise<boolean> {
   const probe = db.collection(`${prefix}ttl_probe`);
   try {

@@ -1,7 +1,7 @@
 import { SessionConflictError, SessionCorruptDataError } from '@sessions/core';
-import { ObjectId } from 'mongodb';
+import { type Collection, type Document, type FindOptions, ObjectId } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MongoSessionStore } from '../src/index.js';
+import { MongoSession, MongoSessionStore } from '../src/index.js';
 import {
   collectionNames,
   DATABASE,
@@ -10,6 +10,7 @@ import {
   rawClient,
   rawCommits,
   rawParts,
+  sleep,
   storedItemCount,
   uniquePrefix,
   url,
@@ -96,6 +97,86 @@ describe('writers on several clients', () => {
       Array.from({ length: 8 }, (_, k) => handle(k, 'tx').applyHistoryTransaction(structuredClone(args))),
     );
     expect(await handle(2, 'tx').getItems()).toEqual([message('a'), message(`won-${winners[0]}`), message('once')]);
+  });
+
+  it('one append_items operation id retried concurrently from several clients applies exactly once, every round', async () => {
+    // The operation-id check must not be fooled by a commit landing between reading the head and
+    // looking the id up: other writers keep the head moving so that window is often hit.
+    const rounds = 30;
+    for (let r = 0; r < rounds; r++) {
+      const args = {
+        operationId: `op-${r}`,
+        transaction: { type: 'append_items' as const, items: [message(`r${r}`)] },
+      };
+      await Promise.all([
+        ...Array.from({ length: 8 }, (_, k) => handle(k, 'same-op').applyHistoryTransaction(structuredClone(args))),
+        ...Array.from({ length: 4 }, (_, k) =>
+          handle(k, 'same-op').applyHistoryTransaction({
+            operationId: `other-${r}-${k}`,
+            transaction: { type: 'append_items', items: [] },
+          }),
+        ),
+      ]);
+    }
+    const items = (await handle(0, 'same-op').getItems()) as { content: string }[];
+    expect(items.map((item) => item.content)).toEqual(Array.from({ length: rounds }, (_, r) => `r${r}`));
+  });
+
+  it('an operation committed by another client between the head read and the id lookup is not applied again', async () => {
+    // Holds this client's next head read (a `find` with limit 1 and no operation id) until the
+    // other client has committed the same operation: the exact interleaving of a lost check.
+    const client = await rawClient();
+    let armed = true;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const bind = <T extends object>(target: T, prop: string | symbol) => {
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    };
+    const history = (collection: Collection) =>
+      new Proxy(collection, {
+        get: (target, prop) => {
+          if (prop !== 'find') return bind(target, prop);
+          return (filter: Document, options?: FindOptions) => {
+            const cursor = target.find(filter, options);
+            if (!armed || 'ops.id' in filter || options?.limit !== 1) return cursor;
+            armed = false;
+            return {
+              toArray: async () => {
+                held();
+                await gate;
+                return cursor.toArray();
+              },
+            };
+          };
+        },
+      });
+    const slowDb = new Proxy(client.db(DATABASE), {
+      get: (target, prop) =>
+        prop === 'collection'
+          ? (name: string) => (name === names.history ? history(target.collection(name)) : target.collection(name))
+          : bind(target, prop),
+    });
+    try {
+      const slow = new MongoSession({ sessionId: 'between', db: slowDb, collectionPrefix: prefix });
+      const args = { operationId: 'between', transaction: { type: 'append_items' as const, items: [message('once')] } };
+      const first = slow.applyHistoryTransaction(structuredClone(args));
+      await holding;
+      await sleep(200); // anything read alongside the held head read has been answered by now
+      await handle(1, 'between').applyHistoryTransaction(structuredClone(args));
+      release();
+      await first;
+      expect(await handle(2, 'between').getItems()).toEqual([message('once')]);
+    } finally {
+      release();
+      await client.close();
+    }
   });
 
   it('a reader never sees part of a batch while writers on other clients append', async () => {
