@@ -35,8 +35,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * write is reported as failed, never silently lost.
  *
  * On a local file a BUSY also poisons the connection that saw it (libsql leaves the failed
- * statement in progress, so every later COMMIT on that connection fails; see
- * tursodatabase/libsql-client-ts#352): the connections are replaced before the next attempt.
+ * statement in progress, so every later COMMIT on that connection fails until the statement is
+ * garbage-collected; see tursodatabase/libsql-client-ts#352). For a client the library opened
+ * itself ({@link markOwned}) the connections are replaced before the next attempt. A client the
+ * caller passed in is never reconnected or closed (that would also end the caller's own open
+ * transactions on it): its busy errors are only retried, with the same back-off and deadline.
  */
 export async function retryBusy<T>(client: Client, work: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + BUSY_DEADLINE_MS;
@@ -44,8 +47,8 @@ export async function retryBusy<T>(client: Client, work: () => Promise<T>): Prom
     try {
       return await work();
     } catch (error) {
-      // Our own reconnect (below, from a concurrent operation) can close a connection that
-      // this operation had borrowed but not used yet: nothing ran, so it is safe to retry.
+      // A reconnect (ours, below, from a concurrent operation; or the caller's own) can close a
+      // connection that this operation had borrowed but not used yet: nothing ran, so retry.
       const reopened = (error as { code?: unknown } | null)?.code === 'CLIENT_CLOSED' && !client.closed;
       if (!(reopened || isBusyError(error)) || Date.now() >= deadline) throw error;
       if (!reopened) await replaceConnections(client);
@@ -55,23 +58,36 @@ export async function retryBusy<T>(client: Client, work: () => Promise<T>): Prom
   }
 }
 
+/**
+ * Clients the library opened itself (a store built from a `url`), and so may reconnect or close.
+ * Every other client belongs to the caller and is never touched beyond running statements.
+ */
+const ownedClients = new WeakSet<Client>();
+
+/** Records that the library opened `client` itself (see {@link retryBusy}). */
+export function markOwned(client: Client): void {
+  ownedClients.add(client);
+}
+
 const replacing = new WeakMap<Client, Promise<void>>();
 
 /**
- * Replaces the connections of a local file client (`client.reconnect()`), once at a time per
- * client. Never for a database that lives in its one connection (`:memory:`, a temporary
- * database): SQLite reports an empty file name for those. The file is checked before and
- * after, so a client opened with a relative path after a `chdir` cannot silently move to
- * another database: it is closed instead.
+ * Replaces the connections of a local file client the library opened itself
+ * (`client.reconnect()`), once at a time per client. Never for a client the caller passed in,
+ * never for a database that lives in its one connection (`:memory:`, a temporary database:
+ * SQLite reports an empty file name for those), never for a client closed meanwhile. The file
+ * is checked before and after, so a client that would reopen on another database cannot
+ * silently move there: it is closed instead.
  */
 function replaceConnections(client: Client): Promise<void> {
-  if (client.protocol !== 'file') return Promise.resolve();
+  if (client.protocol !== 'file' || !ownedClients.has(client)) return Promise.resolve();
   let pending = replacing.get(client);
   if (!pending) {
     pending = (async () => {
       // Unknown (the probe failed) counts as "do not reopen"; the next attempt probes again.
       const before = await mainFile(client).catch(() => '');
-      if (!before) return;
+      // Closed meanwhile (the store was closed): reconnecting would bring it back to life.
+      if (!before || client.closed) return;
       await client.reconnect();
       const after = await mainFile(client);
       if (after !== before) {

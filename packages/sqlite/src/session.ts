@@ -193,8 +193,11 @@ export class SqliteSession extends BaseSession {
   }
 
   protected async clearItems(): Promise<void> {
-    // The trigger removes the items and operation ids in the same statement.
-    await this.#execute(`DELETE FROM ${this.#names.sessions} WHERE session_id = ?`, [this.sessionId]);
+    // The trigger removes the items and operation ids in the same statement. A write batch, not a
+    // bare statement: on a connection where libsql left a busy statement in progress
+    // (libsql-client-ts#352) an autocommit statement "succeeds" with its commit deferred and is
+    // then rolled back, whereas the batch's COMMIT fails (busy) and is retried.
+    await this.#write([{ sql: `DELETE FROM ${this.#names.sessions} WHERE session_id = ?`, args: [this.sessionId] }]);
   }
 
   /**

@@ -9,7 +9,7 @@ import {
   SessionError,
   SessionValidationError,
 } from '@sessions/core';
-import { retryBusy } from './retry.js';
+import { markOwned, retryBusy } from './retry.js';
 import { enableWalFor, ensureSchema, type SchemaNames, schemaNames } from './schema.js';
 import { SqliteSession, toSessionError } from './session.js';
 
@@ -93,6 +93,8 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
         ...(authToken === undefined ? {} : { authToken }),
         ...(isFile ? { timeout: busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS } : {}),
       });
+      // Ours to reconnect after SQLITE_BUSY (see retry.ts) and to close; a caller's never is.
+      markOwned(opened);
       if (isFile) enableWalFor(opened);
       return opened;
     };
@@ -132,10 +134,14 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
   async deleteExpired(): Promise<number> {
     return this.#run('deleteExpired', async (client) => {
       await ensureSchema(client, this.#names);
-      const result = await retryBusy(client, () =>
-        client.execute({ sql: `DELETE FROM ${this.#names.sessions} WHERE expires_at <= ?`, args: [Date.now()] }),
+      // A write batch rather than a bare statement, for the reason given in SqliteSession.clearItems.
+      const [result] = await retryBusy(client, () =>
+        client.batch(
+          [{ sql: `DELETE FROM ${this.#names.sessions} WHERE expires_at <= ?`, args: [Date.now()] }],
+          'write',
+        ),
       );
-      return result.rowsAffected;
+      return result!.rowsAffected;
     });
   }
 

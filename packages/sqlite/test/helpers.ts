@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type Client, createClient } from '@libsql/client';
 
 /** A fresh temporary directory, removed by the returned cleanup. */
@@ -32,4 +34,15 @@ export async function countRows(client: Client, prefix: string, sessionId: strin
     args: [sessionId],
   });
   return Number(result.rows[0]!.n);
+}
+
+/**
+ * A full garbage collection (V8's `gc`, exposed on demand). libsql-client-ts#352: a connection of
+ * a caller's client that saw SQLITE_BUSY fails every COMMIT until the driver's failed statement
+ * is collected. A live process collects garbage all the time; a quiet test process may not for
+ * many seconds, so tests of that path collect explicitly.
+ */
+export function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }

@@ -14,7 +14,7 @@ import {
 } from '@sessions/core';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { SqliteSession, SqliteSessionStore } from '../src/index.js';
-import { countRows, fileUrl, rawClient, tempDir, uniquePrefix } from './helpers.js';
+import { collectGarbage, countRows, fileUrl, rawClient, tempDir, uniquePrefix } from './helpers.js';
 
 const tmp = tempDir('unit');
 afterAll(() => tmp.remove());
@@ -264,7 +264,7 @@ describe('schema', () => {
       ),
     ).toBe('batch');
     expect(await count(() => one.replaceHistoryWithCompaction([message('summary')]))).toBe('batch');
-    expect(await count(() => one.clearSession())).toBe('execute');
+    expect(await count(() => one.clearSession())).toBe('batch');
     // 1000 items in one addItems: still one batch (several INSERT statements inside it).
     expect(await count(() => one.addItems(Array.from({ length: 1000 }, (_, i) => message(`n${i}`))))).toBe('batch');
     expect(await one.getItems(3)).toEqual([message('n997'), message('n998'), message('n999')]);
@@ -293,21 +293,32 @@ describe('schema', () => {
 });
 
 describe('SQLITE_BUSY', () => {
-  /** Holds the write lock from another client, releasing it after `ms` (asynchronously). */
-  async function holdWriteLock(url: string, ms: number): Promise<Promise<void>> {
+  /**
+   * Holds the write lock from another client, releasing it after `ms` (asynchronously). Returns
+   * the release wrapped in a function: an async function returning a bare promise would be
+   * awaited through, i.e. only after the lock was already gone.
+   */
+  async function holdWriteLock(url: string, ms: number): Promise<() => Promise<void>> {
     const holder = createClient({ url });
     const tx = await holder.transaction('write');
     await tx.execute('SELECT 1');
-    return sleep(ms).then(async () => {
+    const released = sleep(ms).then(async () => {
       await tx.commit();
       holder.close();
     });
+    return () => released;
   }
 
   for (const kind of ['owned', 'caller'] as const) {
     it(`writes wait for a lock held elsewhere and then land exactly once (${kind} client, busy timeout 0)`, async () => {
       const { url } = freshFile();
       const prefix = uniquePrefix('busy');
+      if (kind === 'caller') {
+        // The store never reconnects a caller's client: its connection that saw SQLITE_BUSY
+        // recovers only once garbage is collected (libsql-client-ts#352, see collectGarbage).
+        const collector = setInterval(collectGarbage, 50);
+        onTestFinished(() => clearInterval(collector));
+      }
       await using store =
         kind === 'owned'
           ? new SqliteSessionStore({ url, tablePrefix: prefix, busyTimeoutMs: 0 })
@@ -320,16 +331,16 @@ describe('SQLITE_BUSY', () => {
       // (busy timeout 0), retries, and succeeds when the lock goes.
       let released = await holdWriteLock(url, 150);
       await session.addItems([message('one'), message('two')]);
-      await released;
+      await released();
       released = await holdWriteLock(url, 100);
       expect(await session.popItem()).toEqual(message('two'));
-      await released;
+      await released();
       released = await holdWriteLock(url, 100);
       await (session as SqliteSession).applyHistoryTransaction({
         operationId: 'op-busy',
         transaction: { type: 'append_items', items: [message('three')] },
       });
-      await released;
+      await released();
 
       // The client is healthy afterwards, and what it wrote is visible to another connection.
       await session.addItems([message('after')]);
@@ -338,7 +349,7 @@ describe('SQLITE_BUSY', () => {
       expect(await session.getItems()).toEqual([message('before'), message('one'), message('three'), message('after')]);
       released = await holdWriteLock(url, 100);
       await session.clearSession();
-      await released;
+      await released();
       expect(await countRows(raw, prefix, 'busy')).toBe(0);
     });
   }
