@@ -33,22 +33,35 @@ const NATIVE: Record<ServiceName, () => Promise<RunningService>> = {
 export async function startService(name: ServiceName): Promise<RunningService> {
   const fromEnv = process.env[SERVICE_ENV[name]];
   if (fromEnv) return { name, url: fromEnv, source: 'env', stop: async () => {} };
-  return startPrivateService(name);
+  return startSharedService(name);
 }
 
 /**
- * A server this test run owns alone (never the environment URL), so that it can be
- * restarted or broken without disturbing anyone: a container, else a native server.
+ * A server this test run owns alone (never the environment URL), so that it can be restarted
+ * or broken without disturbing anyone. A native server comes first when its binaries are
+ * installed, because it restarts on the same port; a container's restart may remap its port.
  */
 export async function startPrivateService(name: ServiceName): Promise<RunningService & { restart(): Promise<void> }> {
   const problems: string[] = [];
-  if (await containerRuntimeAvailable()) {
-    const service = await startContainer(name);
-    return service as RunningService & { restart(): Promise<void> };
-  }
-  problems.push('no container runtime answered');
   try {
     return (await NATIVE[name]()) as RunningService & { restart(): Promise<void> };
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (await containerRuntimeAvailable()) {
+    return (await startContainer(name)) as RunningService & { restart(): Promise<void> };
+  }
+  problems.push('no container runtime answered');
+  throw new Error(`No ${name} server for the tests: ${problems.join('; ')}. ${INSTALL_HINT}`);
+}
+
+/** A shared server for a test run: the environment URL, then Testcontainers, then native. */
+async function startSharedService(name: ServiceName): Promise<RunningService> {
+  const problems: string[] = [];
+  if (await containerRuntimeAvailable()) return startContainer(name);
+  problems.push('no container runtime answered');
+  try {
+    return await NATIVE[name]();
   } catch (error) {
     problems.push((error as Error).message);
   }
