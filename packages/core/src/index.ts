@@ -1,3 +1,4 @@
+export { OncePerClient } from './base/once-per-client.js';
 export { BaseSession, type BaseSessionOptions, isConnectionError } from './base/session.js';
 export { BaseSessionStore, type BaseSessionStoreOptions } from './base/store.js';
 export { SessionWriteQueue } from './base/write-queue.js';
@@ -20,6 +21,7 @@ export {
 export {
   DEFAULT_OPERATION_RETENTION_SECONDS,
   type EncodedHistoryTransaction,
+  encodeHistoryMutations,
   encodeHistoryTransaction,
   fingerprint,
 } from './encoding/transactions.js';

@@ -6,7 +6,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { SessionStorageError, SessionValidationError } from '@sessions/core';
+import { OncePerClient, SessionStorageError, SessionValidationError } from '@sessions/core';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './layout.js';
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
@@ -29,7 +29,7 @@ export function validateTableName(name: unknown): string {
 /** How long `ensureTable()` waits for a table to become ACTIVE. */
 const ACTIVE_TIMEOUT_SECONDS = 300;
 
-const ensured = new WeakMap<DynamoDBClient, Map<string, Promise<void>>>();
+const ensured = new OncePerClient();
 
 /**
  * Creates the table if it is missing, waits until it is ACTIVE, checks its key schema and
@@ -38,19 +38,7 @@ const ensured = new WeakMap<DynamoDBClient, Map<string, Promise<void>>>();
  * Memoised per client and table name; a failure is forgotten so the next call tries again.
  */
 export function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  let perClient = ensured.get(client);
-  if (!perClient) {
-    perClient = new Map();
-    ensured.set(client, perClient);
-  }
-  const known = perClient.get(tableName);
-  if (known) return known;
-  const promise = createTable(client, tableName);
-  perClient.set(tableName, promise);
-  promise.catch(() => {
-    if (perClient.get(tableName) === promise) perClient.delete(tableName);
-  });
-  return promise;
+  return ensured.run(client, tableName, () => createTable(client, tableName));
 }
 
 async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {

@@ -6,7 +6,8 @@ import {
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { DynamoDBSessionStore } from '../src/index.js';
 
 export const endpoint = inject('dynamodbEndpoint');
 
@@ -103,4 +104,24 @@ export function screenshot(bytes: number, seed: string) {
   let data = '';
   for (let i = 0; data.length < bytes; i++) data += alphabet[(i * 7 + seed.length * 13 + (i >> 6)) % 64];
   return { type: 'computer_call_result', callId: `call_${seed}`, output: { type: 'computer_screenshot', data } };
+}
+
+/**
+ * A table of this test file's own and a store on it through a counted client of its own (raw
+ * checks use a separate client); the table is created before the tests and dropped after.
+ */
+export function tableForTests(label: string) {
+  const tableName = uniqueTable(label);
+  const raw = rawClient();
+  const client = rawClient();
+  const commands = countCommands(client);
+  const store = new DynamoDBSessionStore({ client, tableName });
+  beforeAll(() => store.ensureTable());
+  afterAll(async () => {
+    await store.close();
+    client.destroy();
+    await dropTable(raw, tableName);
+    raw.destroy();
+  });
+  return { tableName, raw, client, commands, store };
 }

@@ -1,32 +1,9 @@
 import { BatchWriteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { encodeItem, SessionCorruptDataError } from '@sessions/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBSessionStore } from '../src/index.js';
-import {
-  countCommands,
-  dropTable,
-  message,
-  numbered,
-  partitionRows,
-  rawClient,
-  screenshot,
-  storedItemCount,
-  uniqueTable,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { message, numbered, partitionRows, screenshot, storedItemCount, tableForTests } from './helpers.js';
 
-const tableName = uniqueTable('scale');
-const raw = rawClient();
-const client = rawClient();
-const commands = countCommands(client);
-const store = new DynamoDBSessionStore({ client, tableName });
-
-beforeAll(() => store.ensureTable());
-afterAll(async () => {
-  await store.close();
-  client.destroy();
-  await dropTable(raw, tableName);
-  raw.destroy();
-});
+const { tableName, raw, client, commands, store } = tableForTests('scale');
 
 const contents = (items: { content?: unknown }[]) => items.map((item) => item.content);
 

@@ -1,23 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SessionClosedError, SessionConnectionError, SessionStorageError } from '@sessions/core';
 import { freePort } from '@sessions/test-services';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBSession, DynamoDBSessionStore } from '../src/index.js';
-import { clientConfig, countCommands, dropTable, message, numbered, rawClient, uniqueTable } from './helpers.js';
+import { clientConfig, message, numbered, rawClient, tableForTests } from './helpers.js';
 
-const tableName = uniqueTable('store');
-const raw = rawClient();
-const client = rawClient();
-const commands = countCommands(client);
-const store = new DynamoDBSessionStore({ client, tableName });
-
-beforeAll(() => store.ensureTable());
-afterAll(async () => {
-  await store.close();
-  client.destroy();
-  await dropTable(raw, tableName);
-  raw.destroy();
-});
+const { tableName, raw, client, commands, store } = tableForTests('store');
 
 /** The requests `work` sends, by command name. */
 async function requests(work: () => Promise<unknown>): Promise<Record<string, number>> {

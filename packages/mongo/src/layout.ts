@@ -1,5 +1,6 @@
 import {
   isConnectionError,
+  OncePerClient,
   SessionConnectionError,
   SessionError,
   SessionStorageError,
@@ -157,7 +158,7 @@ function isDb(value: unknown): value is Db {
 }
 
 /** Index creation is remembered per client (or Db), database and prefix, for the process. */
-const ensured = new WeakMap<object, Map<string, Promise<void>>>();
+const ensured = new OncePerClient();
 
 /**
  * Creates the indexes once per client/database/prefix (concurrent callers share one promise;
@@ -167,21 +168,7 @@ const ensured = new WeakMap<object, Map<string, Promise<void>>>();
  */
 export function ensureIndexes(ns: Namespace, force = false): Promise<void> {
   const owner = (ns.db as Db & { client?: MongoClient }).client ?? ns.db;
-  let byName = ensured.get(owner);
-  if (!byName) {
-    byName = new Map();
-    ensured.set(owner, byName);
-  }
-  const key = `${ns.database}\u0000${ns.collectionPrefix}`;
-  let pending = force ? undefined : byName.get(key);
-  if (!pending) {
-    pending = createIndexes(ns);
-    byName.set(key, pending);
-    pending.catch(() => {
-      if (byName.get(key) === pending) byName.delete(key);
-    });
-  }
-  return pending;
+  return ensured.run(owner, `${ns.database}\u0000${ns.collectionPrefix}`, () => createIndexes(ns), force);
 }
 
 async function createIndexes(ns: Namespace): Promise<void> {

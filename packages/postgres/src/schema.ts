@@ -1,4 +1,4 @@
-import { SessionStorageError } from '@sessions/core';
+import { OncePerClient, SessionStorageError } from '@sessions/core';
 import type { PostgresClient } from './client.js';
 import { SCHEMA_VERSION, schemaStatements, type Tables } from './sql.js';
 
@@ -53,41 +53,14 @@ ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_at = now()`,
 }
 
 /** One migration per client and namespace, shared by every store and session using them. */
-const done = new WeakMap<object, Map<string, Promise<void>>>();
+const migrations = new OncePerClient();
 
-/**
- * Runs {@link migrate} once per client and namespace (the promise is memoised; a failed attempt
- * is forgotten so that the next operation tries again, e.g. after the server comes back).
- */
+/** Runs {@link migrate} once per client and namespace (retried after a failure). */
 export function ensureSchema(client: PostgresClient, t: Tables): Promise<void> {
-  let byNamespace = done.get(client);
-  if (!byNamespace) {
-    byNamespace = new Map();
-    done.set(client, byNamespace);
-  }
-  let pending = byNamespace.get(t.key);
-  if (!pending) {
-    pending = migrate(client, t);
-    byNamespace.set(t.key, pending);
-    pending.catch(() => {
-      if (byNamespace.get(t.key) === pending) byNamespace.delete(t.key);
-    });
-  }
-  return pending;
+  return migrations.run(client, t.key, () => migrate(client, t));
 }
 
 /** Runs the migration now (explicit `store.migrate()`), and remembers it as done when it succeeds. */
 export function migrateNow(client: PostgresClient, t: Tables): Promise<void> {
-  let byNamespace = done.get(client);
-  if (!byNamespace) {
-    byNamespace = new Map();
-    done.set(client, byNamespace);
-  }
-  const map = byNamespace;
-  const pending = migrate(client, t);
-  map.set(t.key, pending);
-  pending.catch(() => {
-    if (map.get(t.key) === pending) map.delete(t.key);
-  });
-  return pending;
+  return migrations.run(client, t.key, () => migrate(client, t), true);
 }

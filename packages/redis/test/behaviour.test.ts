@@ -1,19 +1,11 @@
 import { SessionConflictError, SessionItemTooLargeError } from '@sessions/core';
 import { createClient } from 'redis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisSession, RedisSessionStore } from '../src/index.js';
-import { deleteKeys, scanKeys, uniquePrefix } from './helpers.js';
+import { redisForTests } from './helpers.js';
 
-const url = inject('redisUrl');
-const keyPrefix = uniquePrefix('behaviour');
-const raw = createClient({ url });
-raw.on('error', () => {});
-await raw.connect();
-
-afterAll(async () => {
-  await deleteKeys(raw, await scanKeys([raw], `${keyPrefix}:*`));
-  await raw.close();
-});
+// The shared server, a key prefix of this file's own, and a raw client for checks.
+const { url, keyPrefix, raw } = await redisForTests('behaviour');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const message = (content: string, extra: Record<string, unknown> = {}) => ({

@@ -6,20 +6,12 @@ import {
 } from '@sessions/core';
 import { freePort } from '@sessions/test-services';
 import { createClient, RESP_TYPES } from 'redis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisSession, type RedisSessionClient, RedisSessionStore } from '../src/index.js';
-import { deleteKeys, itemsKey, scanKeys, uniquePrefix } from './helpers.js';
+import { itemsKey, redisForTests } from './helpers.js';
 
-const url = inject('redisUrl');
-const keyPrefix = uniquePrefix('clients');
-const raw = createClient({ url });
-raw.on('error', () => {});
-await raw.connect();
-
-afterAll(async () => {
-  await deleteKeys(raw, await scanKeys([raw], `${keyPrefix}:*`));
-  await raw.close();
-});
+// The shared server, a key prefix of this file's own, and a raw client for checks.
+const { url, keyPrefix, raw } = await redisForTests('clients');
 
 const message = (content: string) => ({ type: 'message', role: 'user', content });
 

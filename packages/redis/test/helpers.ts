@@ -1,10 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
+import { createClient } from 'redis';
+import { afterAll, expect, inject } from 'vitest';
 import type { RedisSessionClient, RedisSessionStore } from '../src/index.js';
 
 /** A key prefix of its own for each test file and run, so runs never collide. */
 export function uniquePrefix(label: string): string {
   return `t_${label}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+}
+
+/**
+ * The shared test server's URL, a key prefix of this file's own, and a separate raw client for
+ * checks (so tests see what really landed); the file's keys are deleted after its tests.
+ */
+export async function redisForTests(label: string) {
+  const url = inject('redisUrl');
+  const keyPrefix = uniquePrefix(label);
+  const raw = createClient({ url });
+  raw.on('error', () => {});
+  await raw.connect();
+  afterAll(async () => {
+    await deleteKeys(raw, await scanKeys([raw], `${keyPrefix}*`));
+    await raw.close();
+  });
+  return { url, keyPrefix, raw };
 }
 
 /** The documented key of a session's item list, built independently of the package. */

@@ -1,20 +1,11 @@
 import fc from 'fast-check';
-import { createClient } from 'redis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisSessionStore } from '../src/index.js';
 import { sessionKeys, sessionTag } from '../src/keys.js';
-import { deleteKeys, expectKeysOwnedByOneSession, scanKeys, uniquePrefix } from './helpers.js';
+import { expectKeysOwnedByOneSession, redisForTests } from './helpers.js';
 
-const url = inject('redisUrl');
-const keyPrefix = uniquePrefix('keys');
-const raw = createClient({ url });
-raw.on('error', () => {});
-await raw.connect();
-
-afterAll(async () => {
-  await deleteKeys(raw, await scanKeys([raw], `${keyPrefix}*`));
-  await raw.close();
-});
+// The shared server, a key prefix of this file's own, and a raw client for checks.
+const { url, keyPrefix, raw } = await redisForTests('keys');
 
 describe('key layout', () => {
   it('every key in the keyspace belongs to exactly one session, whatever its id', async () => {

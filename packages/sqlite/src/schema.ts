@@ -1,5 +1,5 @@
 import type { Client, InStatement } from '@libsql/client';
-import { SessionStorageError, validateName } from '@sessions/core';
+import { OncePerClient, SessionStorageError, validateName } from '@sessions/core';
 import { retryBusy } from './retry.js';
 
 /** The version of the layout below. Later releases migrate from the number stored in the database. */
@@ -87,28 +87,11 @@ export function enableWalFor(client: Client): void {
   walClients.add(client);
 }
 
-const ready = new WeakMap<Client, Map<string, Promise<void>>>();
+const ready = new OncePerClient();
 
-/**
- * Creates (or checks) the schema of `names` on `client`, once per client and prefix in this
- * process: the promise is memoised, and forgotten if it fails so that the next call retries.
- */
+/** Creates (or checks) the schema of `names` on `client`, once per client and prefix in this process. */
 export function ensureSchema(client: Client, names: SchemaNames): Promise<void> {
-  let byPrefix = ready.get(client);
-  if (!byPrefix) {
-    byPrefix = new Map();
-    ready.set(client, byPrefix);
-  }
-  let promise = byPrefix.get(names.prefix);
-  if (!promise) {
-    promise = createSchema(client, names);
-    byPrefix.set(names.prefix, promise);
-    const memo = byPrefix;
-    promise.catch(() => {
-      if (memo.get(names.prefix) === promise) memo.delete(names.prefix);
-    });
-  }
-  return promise;
+  return ready.run(client, names.prefix, () => createSchema(client, names));
 }
 
 async function createSchema(client: Client, names: SchemaNames): Promise<void> {

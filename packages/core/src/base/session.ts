@@ -1,6 +1,10 @@
 import { validateLimit, validateSessionId, validateTtlSeconds } from '../encoding/arguments.js';
-import { decodeItem, decodeItems, encodeItem, encodeItems, utf8ByteLength } from '../encoding/items.js';
-import { type EncodedHistoryTransaction, encodeHistoryTransaction } from '../encoding/transactions.js';
+import { decodeItem, decodeItems, encodeItems, utf8ByteLength } from '../encoding/items.js';
+import {
+  type EncodedHistoryTransaction,
+  encodeHistoryMutations,
+  encodeHistoryTransaction,
+} from '../encoding/transactions.js';
 import {
   SessionClosedError,
   SessionConflictError,
@@ -116,19 +120,7 @@ export abstract class BaseSession implements FullSession {
    * still what was read, and re-read and retried when a concurrent write got there first.
    */
   async applyHistoryMutations(args: HistoryMutationArgs): Promise<void> {
-    const mutations = args?.mutations;
-    if (!Array.isArray(mutations)) throw new SessionValidationError('mutations must be an array');
-    const replacements = new Map<string, string>();
-    mutations.forEach((mutation, i) => {
-      if (mutation?.type !== 'replace_function_call' || typeof mutation.callId !== 'string') {
-        throw new SessionValidationError(
-          `mutations[${i}] must be { type: 'replace_function_call', callId, replacement }`,
-        );
-      }
-      const text = encodeItem(mutation.replacement, `mutations[${i}].replacement`);
-      this.#checkSizes([text], `mutations[${i}].replacement`);
-      replacements.set(mutation.callId, text);
-    });
+    const replacements = encodeHistoryMutations(args, this.maxItemBytes);
     this.assertOpen();
     if (replacements.size === 0) return;
     for (let attempt = 0; ; attempt++) {
@@ -165,12 +157,7 @@ export abstract class BaseSession implements FullSession {
       // UTF-8 takes at most 3 bytes per UTF-16 unit: skip counting when it cannot exceed.
       if (text.length * 3 <= max) return;
       const bytes = utf8ByteLength(text);
-      if (bytes > max)
-        throw new SessionItemTooLargeError(
-          encoded.length === 1 && label.startsWith('mutations') ? label : `${label}[${i}]`,
-          bytes,
-          max,
-        );
+      if (bytes > max) throw new SessionItemTooLargeError(`${label}[${i}]`, bytes, max);
     });
     return encoded;
   }

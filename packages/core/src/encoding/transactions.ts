@@ -1,7 +1,7 @@
-import { SessionValidationError } from '../errors/index.js';
-import type { HistoryTransactionArgs } from '../protocol/session.js';
+import { SessionItemTooLargeError, SessionValidationError } from '../errors/index.js';
+import type { HistoryMutationArgs, HistoryTransactionArgs } from '../protocol/session.js';
 import { validateOperationId } from './arguments.js';
-import { encodeItems } from './items.js';
+import { encodeItem, encodeItems, utf8ByteLength } from './items.js';
 
 /**
  * A history transaction reduced to one shape every backend applies atomically:
@@ -69,3 +69,28 @@ export function fingerprint(text: string): string {
 
 /** Operation ids are remembered this long by default (they only guard retries). */
 export const DEFAULT_OPERATION_RETENTION_SECONDS = 24 * 60 * 60;
+
+/**
+ * Validates `applyHistoryMutations` arguments before any I/O and returns, per `callId`, the
+ * encoded replacement of that function call (refusing one over `maxItemBytes`, if given).
+ */
+export function encodeHistoryMutations(args: HistoryMutationArgs, maxItemBytes?: number): Map<string, string> {
+  const mutations = (args as { mutations?: unknown } | null)?.mutations;
+  if (!Array.isArray(mutations)) throw new SessionValidationError('mutations must be an array');
+  const replacements = new Map<string, string>();
+  mutations.forEach((mutation, i) => {
+    if (mutation?.type !== 'replace_function_call' || typeof mutation.callId !== 'string') {
+      throw new SessionValidationError(
+        `mutations[${i}] must be { type: 'replace_function_call', callId, replacement }`,
+      );
+    }
+    const path = `mutations[${i}].replacement`;
+    const text = encodeItem(mutation.replacement, path);
+    if (maxItemBytes !== undefined && text.length * 3 > maxItemBytes) {
+      const bytes = utf8ByteLength(text);
+      if (bytes > maxItemBytes) throw new SessionItemTooLargeError(path, bytes, maxItemBytes);
+    }
+    replacements.set(mutation.callId, text);
+  });
+  return replacements;
+}

@@ -15,9 +15,9 @@
  */
 import { validateLimit } from '../encoding/arguments.js';
 import { encodeItem, encodeItems } from '../encoding/items.js';
-import { encodeHistoryTransaction } from '../encoding/transactions.js';
+import { encodeHistoryMutations, encodeHistoryTransaction } from '../encoding/transactions.js';
 import { SessionCorruptDataError, SessionValidationError } from '../errors/index.js';
-import type { AgentInputItem, Session } from '../protocol/session.js';
+import type { AgentInputItem, HistoryMutationArgs, Session } from '../protocol/session.js';
 import { type AnySession, buildFacade, hasMethod, isConflict, type WrappedSession } from './delegate.js';
 
 /** Version 1 of the stored form. */
@@ -426,17 +426,7 @@ class EncryptedSessionImpl<S extends Session> {
   }
 
   async applyHistoryMutations(args: unknown, rest: unknown[]): Promise<void> {
-    const mutations = (args as { mutations?: unknown } | null)?.mutations;
-    if (!Array.isArray(mutations)) throw new SessionValidationError('mutations must be an array');
-    const replacements = new Map<string, string>();
-    mutations.forEach((mutation, i) => {
-      if (mutation?.type !== 'replace_function_call' || typeof mutation.callId !== 'string') {
-        throw new SessionValidationError(
-          `mutations[${i}] must be { type: 'replace_function_call', callId, replacement }`,
-        );
-      }
-      replacements.set(mutation.callId, encodeItem(mutation.replacement, `mutations[${i}].replacement`));
-    });
+    const replacements = encodeHistoryMutations(args as HistoryMutationArgs);
     if (replacements.size === 0) return;
     await this.#rewrite('mutation', rest, async (item) => {
       if (item?.type !== 'function_call' || typeof item.callId !== 'string') return undefined;
