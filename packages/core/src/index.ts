@@ -1,5 +1,7 @@
+export { ClientHandle } from './base/client-handle.js';
 export { OncePerClient } from './base/once-per-client.js';
-export { BaseSession, type BaseSessionOptions, isConnectionError } from './base/session.js';
+export { checkOptions } from './base/options.js';
+export { BaseSession, type BaseSessionOptions } from './base/session.js';
 export { BaseSessionStore, type BaseSessionStoreOptions } from './base/store.js';
 export { SessionWriteQueue } from './base/write-queue.js';
 export {
@@ -34,6 +36,7 @@ export {
   type InMemorySessionStoreOptions,
   type InMemoryStorage,
 } from './memory/in-memory.js';
+export { type BackendDescriptor, type BackendTestServer, backendMatches } from './protocol/backend.js';
 export type { JsonObject, JsonValue } from './protocol/json.js';
 export type {
   AgentInputItem,
@@ -50,4 +53,12 @@ export type {
   Session,
   SessionStore,
 } from './protocol/session.js';
+export {
+  decodeUrlPart,
+  decodeUrlQuery,
+  definedOptions,
+  parseBooleanParam,
+  parseNumberParam,
+  takeUrlParams,
+} from './url/params.js';
 export * from './wrappers/index.js';

@@ -100,7 +100,7 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
     });
   }
 
-  protected async releaseResources(): Promise<void> {
+  protected override async releaseResources(): Promise<void> {
     if (this.#ownsClient) this.client.destroy();
   }
 }

@@ -105,7 +105,7 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
     });
   }
 
-  protected async releaseResources(): Promise<void> {
+  protected override async releaseResources(): Promise<void> {
     if (this.#ownsClient) await this.#client?.close();
   }
 }

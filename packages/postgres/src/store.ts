@@ -95,7 +95,7 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
     });
   }
 
-  protected async releaseResources(): Promise<void> {
+  protected override async releaseResources(): Promise<void> {
     if (this.#owned) await this.client.end({ timeout: 5 });
   }
 

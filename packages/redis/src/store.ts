@@ -75,7 +75,7 @@ export class RedisSessionStore extends BaseSessionStore<RedisSession> {
     } as ConstructorParameters<typeof RedisSession>[0]);
   }
 
-  protected async releaseResources(): Promise<void> {
+  protected override async releaseResources(): Promise<void> {
     await this.#connection.close();
   }
 }

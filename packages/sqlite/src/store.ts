@@ -156,7 +156,7 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
     }
   }
 
-  protected async releaseResources(): Promise<void> {
+  protected override async releaseResources(): Promise<void> {
     if (this.#open && this.#client) this.#client.close();
   }
 }

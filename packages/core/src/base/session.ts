@@ -5,15 +5,19 @@ import {
   encodeHistoryMutations,
   encodeHistoryTransaction,
 } from '../encoding/transactions.js';
+import { mapDriverError, runOperation } from '../errors/operation.js';
 import {
   SessionClosedError,
   SessionConflictError,
-  SessionConnectionError,
-  SessionError,
+  type SessionError,
   SessionItemTooLargeError,
-  SessionStorageError,
   SessionValidationError,
-} from '../errors/index.js';
+} from '../errors/session-errors.js';
+import { INSPECT } from './inspect.js';
+import { checkOptions } from './options.js';
+
+const BASE_SESSION_OPTIONS = ['sessionId', 'ttlSeconds', 'isClosed'] as const;
+
 import type { AgentInputItem, FullSession, HistoryMutationArgs, HistoryTransactionArgs } from '../protocol/session.js';
 
 /** Options every session class accepts. */
@@ -36,10 +40,12 @@ export abstract class BaseSession implements FullSession {
   readonly ttlSeconds: number | undefined;
   readonly #isClosed: () => boolean;
 
-  constructor(options: BaseSessionOptions) {
+  /** `knownOptions`: the subclass's own option keys; any key neither it nor the base knows is refused. */
+  constructor(options: BaseSessionOptions, knownOptions?: readonly string[]) {
     if (options === null || typeof options !== 'object') {
       throw new SessionValidationError('session options must be an object');
     }
+    if (knownOptions) checkOptions(new.target.name, options, [...BASE_SESSION_OPTIONS, ...knownOptions]);
     this.sessionId = validateSessionId(options.sessionId);
     this.ttlSeconds = validateTtlSeconds(options.ttlSeconds);
     this.#isClosed = options.isClosed ?? (() => false);
@@ -167,48 +173,21 @@ export abstract class BaseSession implements FullSession {
   }
 
   /** Runs a primitive and turns anything the driver throws into a typed `SessionError`. */
-  protected async run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
-    try {
-      return await primitive();
-    } catch (error) {
-      if (error instanceof SessionError) throw error;
-      if (this.#isClosed()) throw new SessionClosedError();
-      throw this.toSessionError(operation, error);
-    }
+  protected run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
+    return runOperation(operation, primitive, (op, error) => this.toSessionError(op, error), this.#isClosed);
   }
 
-  /** Backends may refine how driver errors map onto the hierarchy. */
+  /** The backend's `errors.ts` mapping; core's default knows only generic socket errors. */
   protected toSessionError(operation: string, error: unknown): SessionError {
-    return isConnectionError(error)
-      ? new SessionConnectionError(operation, error)
-      : new SessionStorageError(operation, error);
+    return mapDriverError(operation, error);
   }
-}
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
-]);
-const CONNECTION_NAMES = /Connection|Socket|Network|Disconnected|ClientClosed|Timeout/i;
-
-/** True when `error` (or any error in its `cause` chain) says the database was unreachable. */
-export function isConnectionError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, name, errno } = e as { code?: unknown; name?: unknown; errno?: unknown };
-    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
-    if (typeof errno === 'string' && CONNECTION_CODES.has(errno)) return true;
-    if (typeof name === 'string' && CONNECTION_NAMES.test(name)) return true;
+  /** What `console.log(session)` and `JSON.stringify(session)` show: never a client or a credential. */
+  toJSON(): Record<string, unknown> {
+    return { sessionId: this.sessionId, ttlSeconds: this.ttlSeconds };
   }
-  return false;
+
+  [INSPECT](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    return `${this.constructor.name} ${inspect(this.toJSON(), options)}`;
+  }
 }

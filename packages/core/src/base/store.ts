@@ -1,6 +1,10 @@
 import { validateSessionId, validateTtlSeconds } from '../encoding/arguments.js';
-import { SessionClosedError } from '../errors/index.js';
+import { mapDriverError, runOperation } from '../errors/operation.js';
+import { SessionClosedError, type SessionError } from '../errors/session-errors.js';
 import type { Session, SessionStore } from '../protocol/session.js';
+import type { ClientHandle } from './client-handle.js';
+import { INSPECT } from './inspect.js';
+import { checkOptions } from './options.js';
 
 /** Options every store accepts. */
 export interface BaseSessionStoreOptions {
@@ -9,17 +13,21 @@ export interface BaseSessionStoreOptions {
 }
 
 /**
- * Lifecycle shared by every store: `session(id)` validates the id and does no I/O; `close()`
- * is idempotent, releases only what the store created itself, and makes every later call on
- * the store or its sessions fail with `SessionClosedError`; `await using` closes it.
+ * Lifecycle shared by every store: the options guard runs first; `session(id)` validates the id
+ * and does no I/O; `close()` is idempotent, releases only the clients the store opened itself
+ * (see {@link ClientHandle}), and makes every later call on the store or its sessions fail with
+ * `SessionClosedError`; `await using` closes it. `console.log(store)` shows only `describe()`.
  */
 export abstract class BaseSessionStore<S extends Session> implements SessionStore<S> {
   readonly ttlSeconds: number | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  readonly #clients: ClientHandle<unknown>[] = [];
 
-  constructor(options: BaseSessionStoreOptions = {}) {
-    this.ttlSeconds = validateTtlSeconds(options.ttlSeconds);
+  /** `knownOptions`: every option key the subclass accepts; any other key is refused by name. */
+  constructor(options: BaseSessionStoreOptions, knownOptions?: readonly string[]) {
+    if (knownOptions) checkOptions(new.target.name, options, ['ttlSeconds', ...knownOptions]);
+    this.ttlSeconds = validateTtlSeconds(options?.ttlSeconds);
   }
 
   get closed(): boolean {
@@ -31,8 +39,27 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
 
   protected abstract createSession(sessionId: string): S;
 
-  /** Release resources the store created (never a client the caller passed in). */
-  protected abstract releaseResources(): Promise<void>;
+  /** Registers a client handle; `close()` releases it (which closes it only if the store owns it). */
+  protected adopt<C>(handle: ClientHandle<C>): ClientHandle<C> {
+    this.#clients.push(handle as ClientHandle<unknown>);
+    return handle;
+  }
+
+  /** Releases what the store created itself: every adopted handle. Override to release more. */
+  protected async releaseResources(): Promise<void> {
+    await Promise.all(this.#clients.map((handle) => handle.release()));
+  }
+
+  /** Creates the schema, table or indexes the backend needs (idempotent; also done lazily on first use). */
+  async setup(): Promise<void> {
+    this.assertOpen();
+    await this.run('setup', () => this.runSetup());
+  }
+
+  /** The backend's `setup.ts`; nothing by default (a backend with no schema). */
+  protected runSetup(): Promise<void> {
+    return Promise.resolve();
+  }
 
   session(sessionId: string): S {
     this.assertOpen();
@@ -53,5 +80,28 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
 
   protected assertOpen(): void {
     if (this.#closed) throw new SessionClosedError();
+  }
+
+  /** Store-level operations (setup, maintenance) get the same error mapping as session operations. */
+  protected run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    return runOperation(operation, body, (op, error) => this.toSessionError(op, error), this.isClosed);
+  }
+
+  /** The backend's `errors.ts` mapping; core's default knows only generic socket errors. */
+  protected toSessionError(operation: string, error: unknown): SessionError {
+    return mapDriverError(operation, error);
+  }
+
+  /** Public, credential-free facts about the store, for `console.log` and `JSON.stringify`. */
+  protected describe(): Record<string, unknown> {
+    return {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { ...this.describe(), ttlSeconds: this.ttlSeconds, closed: this.#closed };
+  }
+
+  [INSPECT](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    return `${this.constructor.name} ${inspect(this.toJSON(), options)}`;
   }
 }

@@ -26,7 +26,7 @@ export function encodeItems(items: readonly AgentInputItem[], label = 'items'): 
 
 /** Encodes one item (a plain JSON object) as canonical JSON text. */
 export function encodeItem(item: AgentInputItem, path = 'item'): string {
-  if (!isPlainObject(item)) {
+  if (!isPlainObjectSafely(item, path)) {
     throw new SessionSerializationError(path, `an item must be a plain JSON object, got ${describe(item)}`);
   }
   return encodeValue(item, path, new Set(), 0);
@@ -88,7 +88,20 @@ function encodeValue(value: unknown, path: string, ancestors: Set<object>, depth
   if (depth >= MAX_ITEM_DEPTH) {
     throw new SessionSerializationError(path, `nesting deeper than ${MAX_ITEM_DEPTH} levels`);
   }
-  const object = value as object;
+  try {
+    return encodeObject(value as object, path, ancestors, depth);
+  } catch (error) {
+    if (error instanceof SessionSerializationError) throw error;
+    // A getter or a Proxy trap threw while the item was read: the caller's bug, reported where it is.
+    const name = (error as Error)?.name ?? 'Error';
+    throw new SessionSerializationError(
+      path,
+      `reading it threw ${name}: ${(error as Error)?.message ?? String(error)}`,
+    );
+  }
+}
+
+function encodeObject(object: object, path: string, ancestors: Set<object>, depth: number): string {
   if (ancestors.has(object)) {
     throw new SessionSerializationError(path, 'circular reference');
   }
@@ -116,6 +129,14 @@ function encodeValue(value: unknown, path: string, ancestors: Set<object>, depth
   }
   ancestors.delete(object);
   return out;
+}
+
+function isPlainObjectSafely(value: unknown, path: string): boolean {
+  try {
+    return isPlainObject(value);
+  } catch (error) {
+    throw new SessionSerializationError(path, `reading it threw: ${(error as Error)?.message ?? String(error)}`);
+  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

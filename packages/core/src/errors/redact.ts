@@ -1,19 +1,95 @@
-// Credentials reach error messages through connection URLs (`redis://user:secret@host`) and
-// key=value connection strings. Both are masked before a message is ever built. User-info
-// runs to the LAST `@` of the URL (passwords may contain `@`, `/` or `#`): masking too much
-// is safe, too little is not.
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s]*@/gi;
-const SECRET_PARAMS =
-  /\b([\w.-]*(?:password|passwd|pwd|secret|token|auth|api_?key|access_?key|credential)[\w.-]*)=('[^']*'|"[^"]*"|[^&\s;,]+)/gi;
+/**
+ * The one masking function for everything this library prints: error messages, the causes kept
+ * under them, `util.inspect` of stores, and what the CLI and examples print. Masking too much is
+ * safe, too little is not, so every rule errs on the side of hiding.
+ */
 
-/** Masks the user-info part of every URL and every secret-looking `key=value` in `text`. */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(URL_USERINFO, (_m, scheme: string) => `${scheme}***@`)
-    .replace(SECRET_PARAMS, (_m, key: string) => `${key}=***`);
+const MASK = '***';
+
+// A URL's user-info runs from `scheme://` to the LAST `@` before the next URL or line break:
+// passwords may contain `@`, `:`, `/`, `#`, spaces and tabs, and a caller may not have
+// percent-encoded them. Text between a password and a later `@` on the line is masked too.
+const SCHEME = /[a-z][a-z0-9+.-]*:\/\//gi;
+
+// `key=value` in query strings and connection strings (`?password=…`, `authToken=…`, `sslkey=…`).
+const SECRET_PARAMS =
+  /\b([\w.-]*(?:password|passwd|pwd|pass|secret|token|auth|api_?key|access_?key|credential|sslkey)[\w.-]*)=('[^']*'|"[^"]*"|[^&\s;,]+)/gi;
+
+// `key: 'value'` / `"key":"value"`: object literals as `util.inspect` and `JSON.stringify` print them.
+const SECRET_PROPERTIES =
+  /(["']?)\b(pass|password|passwd|pwd|secret\w*|\w*token|api_?key|access_?key|credentials?|authorization)\1(\s*:\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/gi;
+
+// HTTP authorization headers and bare bearer/basic credentials.
+const AUTHORIZATION = /\b((?:proxy-)?authorization\s*[:=]\s*)(?!["'`]?\*\*\*)([^\r\n"'`,}]+)/gi;
+const BEARER = /\b(Bearer|Basic|Token)\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]{6,}/g;
+
+const MAX_KNOWN_SECRETS = 256;
+const knownSecrets = new Set<string>();
+
+/**
+ * Remembers a credential this process was given (a password parsed from a URL, an auth token), so
+ * that it is masked wherever it appears, even in a form no pattern recognises. Stores call it with
+ * what they parse; values shorter than 4 characters are not remembered (they would mask ordinary
+ * words) and are left to the patterns.
+ */
+export function registerSecret(secret: unknown): void {
+  if (typeof secret !== 'string' || secret.length < 4) return;
+  for (const form of new Set([secret, safeEncode(secret), secret.replace(/ /g, '+')])) {
+    if (knownSecrets.has(form)) continue;
+    if (knownSecrets.size >= MAX_KNOWN_SECRETS) knownSecrets.delete(knownSecrets.values().next().value as string);
+    knownSecrets.add(form);
+  }
 }
 
-/** A URL fit for logs and error messages. */
+/** Masks credentials in `text`: URL user-info, secret parameters and properties, authorization headers. */
+export function redactSecrets(text: string): string {
+  let out = maskUserInfo(String(text));
+  out = out
+    .replace(SECRET_PARAMS, (_m, key: string) => `${key}=${MASK}`)
+    .replace(
+      SECRET_PROPERTIES,
+      (_m, quote: string, key: string, colon: string, value: string) =>
+        `${quote}${key}${quote}${colon}${value[0]}${MASK}${value[0]}`,
+    )
+    .replace(AUTHORIZATION, (_m, key: string) => `${key}${MASK}`)
+    .replace(BEARER, (_m, scheme: string) => `${scheme} ${MASK}`);
+  if (knownSecrets.size > 0) {
+    // Longest first, so a secret that contains another is masked whole.
+    for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) {
+      if (out.includes(secret)) out = out.split(secret).join(MASK);
+    }
+  }
+  return out;
+}
+
+/** A URL fit for logs and error messages: only its credentials change. */
 export function redactUrl(url: string | URL): string {
   return redactSecrets(String(url));
+}
+
+function maskUserInfo(text: string): string {
+  const starts = [...text.matchAll(SCHEME)].map((m) => ({ at: m.index, end: m.index + m[0].length }));
+  if (starts.length === 0) return text;
+  let out = '';
+  let pos = 0;
+  for (let k = 0; k < starts.length; k++) {
+    const { at, end } = starts[k]!;
+    if (at < pos) continue;
+    const next = k + 1 < starts.length ? starts[k + 1]!.at : text.length;
+    const lineEnd = text.slice(end, next).search(/[\r\n]/);
+    const segment = text.slice(end, lineEnd === -1 ? next : end + lineEnd);
+    const lastAt = segment.lastIndexOf('@');
+    if (lastAt <= 0) continue;
+    out += `${text.slice(pos, end)}${MASK}`;
+    pos = end + lastAt;
+  }
+  return out + text.slice(pos);
+}
+
+function safeEncode(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

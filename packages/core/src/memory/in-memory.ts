@@ -128,7 +128,7 @@ export class InMemorySessionStore extends BaseSessionStore<InMemorySession> {
     });
   }
 
-  protected async releaseResources(): Promise<void> {
+  protected override async releaseResources(): Promise<void> {
     if (this.#ownsStorage) this.#storage.clear();
   }
 

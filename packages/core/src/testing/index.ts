@@ -22,6 +22,14 @@ import { validationCases } from './cases/validation.js';
 import { openContext, runContractCases } from './context.js';
 import type { ContractCase, SessionContractOptions } from './types.js';
 
+export {
+  type CredentialSafetyOptions,
+  describeCredentialSafety,
+  expectNoCredential,
+  HOSTILE_PASSWORDS,
+  LEAK_MARKER,
+  printedForms,
+} from './secrets.js';
 export type {
   ContractCapabilities,
   ContractCase,

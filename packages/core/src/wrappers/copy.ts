@@ -17,7 +17,8 @@
  */
 
 import { encodeItems } from '../encoding/items.js';
-import { SessionError, SessionValidationError } from '../errors/index.js';
+import { SessionCopyConflictError } from '../errors/copy-conflict-error.js';
+import { SessionValidationError } from '../errors/session-errors.js';
 import type { Session, SessionStore } from '../protocol/session.js';
 import { type AnySession, hasMethod } from './delegate.js';
 import { withoutHistoryWindow } from './history-window.js';
@@ -56,25 +57,6 @@ export interface CopyResult {
   alreadyPresent: number;
   /** Whether a diverging destination was replaced (`overwrite: true`). */
   overwritten: boolean;
-}
-
-/** The destination holds history that is not a prefix of the source; nothing was written. */
-export class SessionCopyConflictError extends SessionError {
-  readonly sessionId: string;
-  /** Items in the destination. */
-  readonly destinationLength: number;
-  /** How many leading items of the destination equal the source's. */
-  readonly matchingPrefix: number;
-
-  constructor(sessionId: string, destinationLength: number, matchingPrefix: number, sourceLength: number, when = '') {
-    super(
-      'CONFLICT',
-      `Cannot copy session ${JSON.stringify(sessionId)}: the destination${when} holds ${destinationLength} items of which only the first ${matchingPrefix} match the source's ${sourceLength}; pass overwrite: true to replace it`,
-    );
-    this.sessionId = sessionId;
-    this.destinationLength = destinationLength;
-    this.matchingPrefix = matchingPrefix;
-  }
 }
 
 const DEFAULT_PAGE_SIZE = 100;

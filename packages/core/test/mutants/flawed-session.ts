@@ -159,7 +159,7 @@ export class FlawedStore extends BaseSessionStore<FlawedSession> {
     return this.flaw === 'ignores-close' ? this.createSession(sessionId) : super.session(sessionId);
   }
 
-  protected async releaseResources() {}
+  protected override async releaseResources() {}
 
   count(sessionId: string): number {
     return this.createSession(sessionId).row()?.items.length ?? 0;

@@ -3,7 +3,7 @@
 import { createInMemoryStorage, InMemorySessionStore } from '../../src/index.js';
 import { describeSessionContract } from '../../src/testing/index.js';
 import { wrapSessionStore } from '../../src/wrappers/delegate.js';
-import { type EncryptionOptions, withEncryption } from '../../src/wrappers/encryption.js';
+import { type EncryptionOptions, withEncryption } from '../../src/wrappers/encryption/index.js';
 
 const encryption: EncryptionOptions = {
   keys: [

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { SessionCopyConflictError } from '../../src/errors/index.js';
 import { InMemorySession, InMemorySessionStore, SessionError, SessionValidationError } from '../../src/index.js';
 import type { AgentInputItem, Session } from '../../src/protocol/session.js';
 import fixtures from '../../src/testing/fixtures/agent-input-items.json' with { type: 'json' };
-import { type CopyProgress, copySession, copySessions, SessionCopyConflictError } from '../../src/wrappers/copy.js';
+import { type CopyProgress, copySession, copySessions } from '../../src/wrappers/copy.js';
 import { wrapSessionStore } from '../../src/wrappers/delegate.js';
-import { withEncryption } from '../../src/wrappers/encryption.js';
+import { withEncryption } from '../../src/wrappers/encryption/index.js';
 
 const msg = (text: string, extra: Record<string, unknown> = {}) => ({
   type: 'message',

@@ -18,7 +18,7 @@ import {
   encodeBase64,
   SessionDecryptionError,
   withEncryption,
-} from '../../src/wrappers/encryption.js';
+} from '../../src/wrappers/encryption/index.js';
 
 const KEY_1 = new Uint8Array(32).map((_, i) => i + 1);
 const KEY_2 = new Uint8Array(32).map((_, i) => 200 - i);

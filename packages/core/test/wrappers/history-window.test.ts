@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InMemorySession, SessionValidationError } from '../../src/index.js';
 import type { AgentInputItem, Session } from '../../src/protocol/session.js';
 import fixtures from '../../src/testing/fixtures/agent-input-items.json' with { type: 'json' };
-import { withEncryption } from '../../src/wrappers/encryption.js';
+import { withEncryption } from '../../src/wrappers/encryption/index.js';
 import { type HistoryWindowOptions, historyWindow, withHistoryWindow } from '../../src/wrappers/history-window.js';
 
 const f = fixtures as Record<string, AgentInputItem>;

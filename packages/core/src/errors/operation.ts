@@ -1,0 +1,57 @@
+import { SessionClosedError, SessionConnectionError, SessionError, SessionStorageError } from './session-errors.js';
+
+/** Turns whatever a driver threw during `operation` into a `SessionError` (a backend's `errors.ts`). */
+export type DriverErrorMapper = (operation: string, error: unknown) => SessionError;
+
+/**
+ * The one wrapper every public operation of every store and session goes through (the Auth.js
+ * pattern): a `SessionError` passes unchanged; anything else becomes `SessionClosedError` when the
+ * store was closed meanwhile, or whatever the backend's mapper makes of it. `operation` is the
+ * public method the caller called, never an internal step.
+ */
+export async function runOperation<T>(
+  operation: string,
+  body: () => Promise<T>,
+  mapError: DriverErrorMapper,
+  isClosed: () => boolean = () => false,
+): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof SessionError) throw error;
+    if (isClosed()) throw new SessionClosedError();
+    throw mapError(operation, error);
+  }
+}
+
+/** The default mapping: unreachable database → `SessionConnectionError`, anything else → `SessionStorageError`. */
+export const mapDriverError: DriverErrorMapper = (operation, error) =>
+  isConnectionError(error) ? new SessionConnectionError(operation, error) : new SessionStorageError(operation, error);
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+const CONNECTION_NAMES = /Connection|Socket|Network|Disconnected|ClientClosed|Timeout/i;
+
+/** True when `error` (or any error in its `cause` chain) says the database was unreachable. */
+export function isConnectionError(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, name, errno } = e as { code?: unknown; name?: unknown; errno?: unknown };
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    if (typeof errno === 'string' && CONNECTION_CODES.has(errno)) return true;
+    if (typeof name === 'string' && CONNECTION_NAMES.test(name)) return true;
+  }
+  return false;
+}

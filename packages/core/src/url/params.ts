@@ -1,0 +1,62 @@
+import { SessionValidationError } from '../errors/session-errors.js';
+
+/**
+ * Splits off the query parameters named in `names`, keeping every other part of the URL byte
+ * for byte (no re-encoding, and `file:relative.db` stays relative, which `new URL` would not).
+ * The parameters left in `rest` are the driver's.
+ */
+export function takeUrlParams(url: string, names: readonly string[]): { rest: string; params: Map<string, string> } {
+  const hash = url.indexOf('#');
+  const fragment = hash === -1 ? '' : url.slice(hash);
+  const beforeHash = hash === -1 ? url : url.slice(0, hash);
+  const question = beforeHash.indexOf('?');
+  if (question === -1) return { rest: url, params: new Map() };
+  const base = beforeHash.slice(0, question);
+  const params = new Map<string, string>();
+  const kept: string[] = [];
+  for (const part of beforeHash.slice(question + 1).split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = decodeUrlQuery(eq === -1 ? part : part.slice(0, eq));
+    if (names.includes(key)) params.set(key, decodeUrlQuery(eq === -1 ? '' : part.slice(eq + 1)));
+    else kept.push(part);
+  }
+  return { rest: `${base}${kept.length > 0 ? `?${kept.join('&')}` : ''}${fragment}`, params };
+}
+
+/** Percent-decoding of a URL part; `+` is literal here (AWS secret keys contain it). */
+export function decodeUrlPart(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Query values are form-encoded: `+` means a space. */
+export function decodeUrlQuery(text: string): string {
+  return decodeUrlPart(text.replace(/\+/g, ' '));
+}
+
+export function parseNumberParam(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) {
+    throw new SessionValidationError(`${name} must be a number, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+export function parseBooleanParam(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new SessionValidationError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** Drops `undefined` values, so that options built from a URL carry only what it said. */
+export function definedOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
+  return out;
+}
