@@ -92,12 +92,21 @@ function encodeValue(value: unknown, path: string, ancestors: Set<object>, depth
     return encodeObject(value as object, path, ancestors, depth);
   } catch (error) {
     if (error instanceof SessionSerializationError) throw error;
-    // A getter or a Proxy trap threw while the item was read: the caller's bug, reported where it is.
-    const name = (error as Error)?.name ?? 'Error';
-    throw new SessionSerializationError(
-      path,
-      `reading it threw ${name}: ${(error as Error)?.message ?? String(error)}`,
-    );
+    throw threw(path, error);
+  }
+}
+
+/** A getter or a Proxy trap threw while the item was read: the caller's bug, reported where it is. */
+function threw(path: string, error: unknown): SessionSerializationError {
+  const name = (error as Error)?.name ?? 'Error';
+  return new SessionSerializationError(path, `reading it threw ${name}: ${(error as Error)?.message ?? String(error)}`);
+}
+
+function readProperty(record: Record<string, unknown>, key: string, path: string): unknown {
+  try {
+    return record[key];
+  } catch (error) {
+    throw threw(path, error);
   }
 }
 
@@ -119,9 +128,10 @@ function encodeObject(object: object, path: string, ancestors: Set<object>, dept
     const keys = Object.keys(record).sort();
     const parts: string[] = [];
     for (const key of keys) {
-      const child = record[key];
+      const at = childPath(path, key);
+      const child = readProperty(record, key, at);
       if (child === undefined) continue;
-      parts.push(`${JSON.stringify(key)}:${encodeValue(child, childPath(path, key), ancestors, depth + 1)}`);
+      parts.push(`${JSON.stringify(key)}:${encodeValue(child, at, ancestors, depth + 1)}`);
     }
     out = `{${parts.join(',')}}`;
   } else {
@@ -135,7 +145,7 @@ function isPlainObjectSafely(value: unknown, path: string): boolean {
   try {
     return isPlainObject(value);
   } catch (error) {
-    throw new SessionSerializationError(path, `reading it threw: ${(error as Error)?.message ?? String(error)}`);
+    throw threw(path, error);
   }
 }
 

@@ -1,7 +1,8 @@
+import { ClientHandle } from '../base/client-handle.js';
 import { BaseSession, type BaseSessionOptions } from '../base/session.js';
 import { BaseSessionStore, type BaseSessionStoreOptions } from '../base/store.js';
 import { DEFAULT_OPERATION_RETENTION_SECONDS, type EncodedHistoryTransaction } from '../encoding/transactions.js';
-import { SessionConflictError } from '../errors/index.js';
+import { settleTransaction, type TransactionVerdict } from '../errors/verdict.js';
 
 /** What one session holds. Items are kept as encoded text, so reads return fresh objects. */
 interface SessionRecord {
@@ -30,7 +31,7 @@ export class InMemorySession extends BaseSession {
   readonly #storage: InMemoryStorage;
 
   constructor(options: InMemorySessionOptions) {
-    super(options);
+    super(options, ['storage']);
     this.#storage = options.storage ?? new Map();
   }
 
@@ -75,27 +76,26 @@ export class InMemorySession extends BaseSession {
   }
 
   protected async commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
+    settleTransaction(this.#verdict(tx), tx.operationId);
+  }
+
+  #verdict(tx: EncodedHistoryTransaction): TransactionVerdict {
     const now = Date.now();
     const existing = this.#current();
     const known = existing?.operations.get(tx.operationId);
     if (known && now - known.at < DEFAULT_OPERATION_RETENTION_SECONDS * 1000) {
-      if (known.fingerprint === tx.fingerprint) return;
-      throw new SessionConflictError(
-        'operation_id_reused',
-        `operationId ${JSON.stringify(tx.operationId)} was already used for a different transaction`,
-      );
+      return known.fingerprint === tx.fingerprint ? 'replayed' : 'operation_id_reused';
     }
     const items = existing?.items ?? [];
     const start = items.length - tx.expectedSuffix.length;
-    if (start < 0 || tx.expectedSuffix.some((text, i) => items[start + i] !== text)) {
-      throw new SessionConflictError('suffix_mismatch', 'The history no longer ends with the expected suffix');
-    }
+    if (start < 0 || tx.expectedSuffix.some((text, i) => items[start + i] !== text)) return 'suffix_mismatch';
     const record = this.#forWrite();
     record.items.splice(start, tx.expectedSuffix.length, ...tx.replacement);
     for (const [id, seen] of record.operations) {
       if (now - seen.at >= DEFAULT_OPERATION_RETENTION_SECONDS * 1000) record.operations.delete(id);
     }
     record.operations.set(tx.operationId, { fingerprint: tx.fingerprint, at: now });
+    return 'applied';
   }
 
   protected async replaceAllItems(items: string[]): Promise<void> {
@@ -110,30 +110,34 @@ export interface InMemorySessionStoreOptions extends BaseSessionStoreOptions {
 
 /** Sessions that live in this process only: for tests, prototypes and as the reference. */
 export class InMemorySessionStore extends BaseSessionStore<InMemorySession> {
-  readonly #storage: InMemoryStorage;
-  readonly #ownsStorage: boolean;
+  // The storage plays the part of a database client: one passed in is borrowed and never
+  // cleared; the store's own is "closed" (cleared) by close().
+  readonly #storage: ClientHandle<InMemoryStorage>;
 
   constructor(options: InMemorySessionStoreOptions = {}) {
-    super(options);
-    this.#ownsStorage = options.storage === undefined;
-    this.#storage = options.storage ?? new Map();
+    super(options, ['storage']);
+    this.#storage = this.adopt(
+      options.storage === undefined
+        ? ClientHandle.owned(createInMemoryStorage, (storage) => storage.clear())
+        : ClientHandle.borrowed(options.storage),
+    );
   }
 
   protected createSession(sessionId: string): InMemorySession {
     return new InMemorySession({
       sessionId,
       ttlSeconds: this.ttlSeconds,
-      storage: this.#storage,
+      storage: this.#storage.client,
       isClosed: this.isClosed,
     });
   }
 
-  protected override async releaseResources(): Promise<void> {
-    if (this.#ownsStorage) this.#storage.clear();
+  protected override describe(): Record<string, unknown> {
+    return { sharedStorage: !this.#storage.owned };
   }
 
   /** Raw view for tests: how many items are physically held for `sessionId`. */
   storedItemCount(sessionId: string): number {
-    return this.#storage.get(sessionId)?.items.length ?? 0;
+    return this.#storage.peek()?.get(sessionId)?.items.length ?? 0;
   }
 }

@@ -22,6 +22,7 @@ import { validationCases } from './cases/validation.js';
 import { openContext, runContractCases } from './context.js';
 import type { ContractCase, SessionContractOptions } from './types.js';
 
+export { type RotationRaceOptions, type RotationRaceResult, rotationRace } from './rotation-race.js';
 export {
   type CredentialSafetyOptions,
   describeCredentialSafety,
