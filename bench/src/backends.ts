@@ -1,15 +1,26 @@
 /**
- * The line-up: for every backend, our store, its raw-driver baseline and its peers.
+ * The line-up: for every backend, our store, its raw-driver baseline and its peers. Backends in
+ * the registry (their descriptors) that have no hand-written entry here are measured too: ours
+ * only, opened from the descriptor's test URL, with no baseline or peer until someone writes them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BACKEND_DESCRIPTORS } from '@sessions/cli';
 import { rawDynamo } from './baselines/dynamodb.ts';
 import { rawMongo } from './baselines/mongo.ts';
 import { rawPostgres } from './baselines/postgres.ts';
 import { rawRedis } from './baselines/redis.ts';
 import { rawSqlite } from './baselines/sqlite.ts';
-import { oursDynamo, oursInMemory, oursMongo, oursPostgres, oursRedis, oursSqlite } from './ours.ts';
+import {
+  oursDynamo,
+  oursFromDescriptor,
+  oursInMemory,
+  oursMongo,
+  oursPostgres,
+  oursRedis,
+  oursSqlite,
+} from './ours.ts';
 import { langchainDynamo, langchainMongo, langchainPostgres, langchainRedis, sdkMemorySession } from './peers.ts';
 import type { BackendSpec } from './subject.ts';
 
@@ -23,7 +34,7 @@ export function removeSqliteFiles(): void {
   if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
 }
 
-export const BACKENDS: BackendSpec[] = [
+const MEASURED: BackendSpec[] = [
   {
     name: 'memory',
     packageName: '@sessions/core (InMemorySessionStore)',
@@ -83,4 +94,25 @@ export const BACKENDS: BackendSpec[] = [
     raw: { role: 'raw', label: 'raw @aws-sdk/client-dynamodb', create: rawDynamo, sharesStorageWith: 'ours' },
     peers: [{ role: 'peer', label: 'LangChain DynamoDBChatMessageHistory', create: langchainDynamo }],
   },
+];
+
+/** A hand-written entry's name for a descriptor (the bench says `mongo` where the CLI says `mongodb`). */
+const ALIASES: Record<string, string> = { mongodb: 'mongo' };
+
+export const BACKENDS: BackendSpec[] = [
+  ...MEASURED,
+  ...BACKEND_DESCRIPTORS.filter((d) => !MEASURED.some((spec) => spec.name === (ALIASES[d.name] ?? d.name))).map(
+    (descriptor): BackendSpec => ({
+      name: descriptor.name,
+      packageName: descriptor.packageName,
+      ...(descriptor.testServer.service === 'none' ? {} : { service: descriptor.testServer.service }),
+      roundTrips: descriptor.testServer.service === 'none' ? 'in-process' : 'proxy',
+      ours: {
+        role: 'ours',
+        label: descriptor.packageName,
+        create: (url) => oursFromDescriptor(descriptor, url || undefined),
+      },
+      peers: [],
+    }),
+  ),
 ];

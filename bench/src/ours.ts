@@ -3,7 +3,8 @@
  * backend that is missing or not built yet is reported as unavailable (with the error) instead of
  * stopping the whole run.
  */
-import type { AgentInputItem, Session } from '@sessions/core';
+import { openSessionStore } from '@sessions/cli';
+import type { AgentInputItem, BackendDescriptor, Session } from '@sessions/core';
 import { DYNAMO_TABLE } from './baselines/dynamodb.ts';
 import { MONGO_DATABASE, mongoGroup } from './baselines/mongo.ts';
 import { dynamoConfig } from './peers.ts';
@@ -13,6 +14,10 @@ import { ALL_NATIVE, type Subject } from './subject.ts';
 interface Store {
   session(id: string): Session;
   close(): Promise<void>;
+}
+
+interface SetupStore extends Store {
+  setup(): Promise<void>;
 }
 
 export function storeSubject(label: string, store: Store, seedChunk: number, extra: Partial<Subject> = {}): Subject {
@@ -67,8 +72,8 @@ export async function oursSqlite(url: string): Promise<Subject> {
   const client = createClient({ url, timeout: 5000 });
   await client.execute('PRAGMA journal_mode = WAL');
   const driverCalls = countDriverCalls(client);
-  const store = new Store({ client }) as Store & { migrate?: () => Promise<void> };
-  await store.migrate?.();
+  const store = new Store({ client }) as SetupStore;
+  await store.setup();
   return storeSubject('@sessions/sqlite', store, 1000, {
     driverCalls,
     close: async () => {
@@ -85,8 +90,8 @@ export async function oursRedis(url: string): Promise<Subject> {
 
 export async function oursPostgres(url: string): Promise<Subject> {
   const Store = await load('@sessions/postgres', 'PostgresSessionStore');
-  const store = new Store({ url }) as Store & { migrate?: () => Promise<void> };
-  await store.migrate?.();
+  const store = new Store({ url }) as SetupStore;
+  await store.setup();
   return storeSubject('@sessions/postgres', store, 1000);
 }
 
@@ -122,9 +127,17 @@ export async function oursMongo(url: string): Promise<Subject> {
 
 export async function oursDynamo(endpoint: string): Promise<Subject> {
   const Store = await load('@sessions/dynamodb', 'DynamoDBSessionStore');
-  const store = new Store({ clientConfig: dynamoConfig(endpoint), tableName: DYNAMO_TABLE }) as Store & {
-    ensureTable?: () => Promise<void>;
-  };
-  await store.ensureTable?.();
+  const store = new Store({ clientConfig: dynamoConfig(endpoint), tableName: DYNAMO_TABLE }) as SetupStore;
+  await store.setup();
   return storeSubject('@sessions/dynamodb', store, 90);
+}
+
+/** Any backend of the registry, opened from its descriptor's test URL on the bench's server. */
+export async function oursFromDescriptor(
+  descriptor: BackendDescriptor,
+  serverUrl: string | undefined,
+): Promise<Subject> {
+  const store = (await openSessionStore(descriptor.testServer.storeUrl(serverUrl, 'bench'))) as unknown as SetupStore;
+  await store.setup();
+  return storeSubject(descriptor.packageName, store, 100);
 }

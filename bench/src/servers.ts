@@ -67,10 +67,8 @@ async function relaxRedisFsync(url: string): Promise<void> {
 }
 
 function defaultPort(name: ServiceName): number {
-  return { redis: 6379, postgres: 5432, mongodb: 27017, dynamodb: 8000 }[name];
+  return ({ redis: 6379, postgres: 5432, mongodb: 27017, dynamodb: 8000 } as Record<string, number>)[name] ?? 0;
 }
 
-/** Hides user-info in URLs before they are printed or written to the results. */
-export function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
+/** Hides credentials in URLs before they are printed or written to the results. */
+export { redactUrl as redact } from '@sessions/core';

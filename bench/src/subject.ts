@@ -73,7 +73,7 @@ export interface BackendSpec {
   /** The package name shown in the report. */
   packageName: string;
   /** The server it needs, or none (SQLite file, in-memory). */
-  service?: 'redis' | 'postgres' | 'mongodb' | 'dynamodb';
+  service?: string;
   /** How round trips are counted: through the proxy, or not at all (in-process). */
   roundTrips: 'proxy' | 'in-process';
   /** Items seeded into each pop session, when the run's default does not suit the server. */

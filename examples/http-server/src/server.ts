@@ -3,8 +3,10 @@
 //   GET    /sessions/:id/messages?limit=N             -> 200 {"items": [...]}  (newest N, oldest first)
 //   DELETE /sessions/:id                               -> 204
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import { type Agent, run } from '@openai/agents';
 import {
+  redactSecrets,
   SessionConnectionError,
   SessionItemTooLargeError,
   SessionSerializationError,
@@ -30,7 +32,8 @@ export function createChatServer(store: SessionStore, agent: Agent): Server {
       await route(req, res);
     } catch (error) {
       const [status, message] = toHttp(error);
-      if (status >= 500) console.error(`${req.method} ${req.url}:`, error);
+      // Our errors are masked when built; a driver or SDK error is masked here before it is logged.
+      if (status >= 500) console.error(`${req.method} ${req.url}: ${redactSecrets(inspect(error, { depth: 6 }))}`);
       send(res, status, { error: message }, error instanceof HttpError ? error.headers : {});
     }
   });

@@ -5,7 +5,14 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { type CopyProgress, type CopySessionsResult, copySessions, redactSecrets, redactUrl } from '@sessions/core';
+import {
+  type CopyProgress,
+  type CopySessionsResult,
+  copySessions,
+  redactSecrets,
+  redactUrl,
+  SessionError,
+} from '@sessions/core';
 import { openSessionStore } from './open-store.js';
 
 /** Exit codes. */
@@ -56,12 +63,14 @@ Exit codes: 0 copied, 1 some sessions failed, 2 usage or connection error, 130 i
 
 /** Runs the CLI; resolves with the exit code and never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const print = (stream: NodeJS.WritableStream, text: string) => stream.write(`${redactSecrets(text)}\n`);
+  // Redaction applies to URLs and error messages only, never to session ids or item data: those
+  // are printed as they are (control characters escaped), and --json output stays valid JSON.
+  const print = (stream: NodeJS.WritableStream, text: string) => stream.write(`${text}\n`);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (error) {
-    print(io.stderr, `sessions: ${(error as Error).message}\n\n${USAGE}`);
+    print(io.stderr, `sessions: ${redactSecrets((error as Error).message)}\n\n${USAGE}`);
     return EXIT.usage;
   }
   if (parsed.help) {
@@ -106,7 +115,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     display.clear();
     for (const failure of result.failed) {
-      display.line(`✗ ${failure.sessionId}: ${describe(failure.error)}`);
+      display.line(`✗ ${printable(failure.sessionId)}: ${describe(failure.error)}`);
     }
     const items = result.copied.reduce((sum, r) => sum + r.copied, 0);
     const present = result.copied.reduce((sum, r) => sum + r.alreadyPresent, 0);
@@ -197,9 +206,20 @@ async function* readIds(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
   }
 }
 
+/** An error for humans: our errors are masked when built; anything else is masked here. */
 function describe(error: unknown): string {
+  if (error instanceof SessionError) return error.message;
   if (error instanceof Error) return redactSecrets(error.message || error.name);
   return redactSecrets(String(error));
+}
+
+/** A session id as printed on a terminal: as it is, with control characters escaped. */
+function printable(sessionId: string): string {
+  return sessionId.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point.
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -228,7 +248,7 @@ class ProgressDisplay {
       this.#finished++;
       if (!this.#live) {
         this.line(
-          `✓ ${progress.sessionId}: ${progress.total} item(s), ${progress.total - progress.alreadyPresent} copied, ${progress.alreadyPresent} already there`,
+          `✓ ${printable(progress.sessionId)}: ${progress.total} item(s), ${progress.total - progress.alreadyPresent} copied, ${progress.alreadyPresent} already there`,
         );
       }
     } else {
@@ -238,10 +258,10 @@ class ProgressDisplay {
     const now = Date.now();
     if (!progress.finished && now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
-    const parts = [...this.#inFlight.values()].map((p) => `${p.sessionId} ${p.done}/${p.total}`);
+    const parts = [...this.#inFlight.values()].map((p) => `${printable(p.sessionId)} ${p.done}/${p.total}`);
     const text = `${this.#finished} done${parts.length > 0 ? ` · copying ${parts.join(', ')}` : ''}`;
     const width = Math.max(20, (this.#stream.columns ?? 80) - 1);
-    this.#stream.write(`\r\x1b[2K${redactSecrets(text.length > width ? `${text.slice(0, width - 1)}…` : text)}`);
+    this.#stream.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
     this.#shown = true;
   }
 
@@ -249,7 +269,7 @@ class ProgressDisplay {
   line(text: string): void {
     if (this.#quiet && !text.startsWith('✗')) return;
     this.clear();
-    this.#stream.write(`${redactSecrets(text)}\n`);
+    this.#stream.write(`${text}\n`);
   }
 
   clear(): void {

@@ -1,1 +1,7 @@
-export { type OpenSessionStoreOptions, openSessionStore } from './open-store.js';
+export {
+  type OpenSessionStoreOptions,
+  openSessionStore,
+  type ResolvedStoreUrl,
+  resolveStoreUrl,
+} from './open-store.js';
+export { BACKEND_DESCRIPTORS } from './registry/backends.generated.js';

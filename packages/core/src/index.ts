@@ -60,5 +60,6 @@ export {
   parseBooleanParam,
   parseNumberParam,
   takeUrlParams,
+  withUrlParams,
 } from './url/params.js';
 export * from './wrappers/index.js';

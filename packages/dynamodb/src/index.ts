@@ -1,2 +1,3 @@
-export { DynamoDBSession, type DynamoDBSessionOptions } from './session.js';
-export { DynamoDBSessionStore, type DynamoDBSessionStoreOptions } from './store.js';
+export type { DynamoDBNamespaceOptions, DynamoDBSessionOptions, DynamoDBSessionStoreOptions } from './options.js';
+export { DynamoDBSession } from './session.js';
+export { DynamoDBSessionStore } from './store.js';

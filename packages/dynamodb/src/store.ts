@@ -1,74 +1,80 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   BaseSessionStore,
-  type BaseSessionStoreOptions,
-  isConnectionError,
-  SessionConnectionError,
-  SessionError,
-  SessionStorageError,
+  ClientHandle,
+  redactUrl,
+  registerSecret,
+  type SessionError,
   SessionValidationError,
+  validateTtlSeconds,
 } from '@sessions/core';
-import { DEFAULT_TABLE_NAME } from './layout.js';
+import { DEFAULT_TABLE_NAME } from './engine/layout.js';
+import { toDynamoDBSessionError } from './errors.js';
+import {
+  type DynamoDBSessionStoreOptions,
+  STORE_OPTION_KEYS,
+  validateClient,
+  validateCreateTable,
+  validateTableName,
+} from './options.js';
 import { DynamoDBSession } from './session.js';
-import { ensureTable, validateTableName } from './table.js';
-
-export interface DynamoDBSessionStoreOptions extends BaseSessionStoreOptions {
-  /**
-   * Your own `DynamoDBClient` (its region, credentials and endpoint are yours). The store
-   * never destroys it.
-   */
-  client?: DynamoDBClient;
-  /**
-   * Options for a `DynamoDBClient` the store creates (and destroys in `close()`), e.g.
-   * `{ region: 'eu-west-1' }` or `{ endpoint: 'http://localhost:8000' }` for DynamoDB Local.
-   * Omit both `client` and `clientConfig` to use the SDK's default region and credentials.
-   */
-  clientConfig?: DynamoDBClientConfig;
-  /** Table holding the sessions (default `agent_sessions`). */
-  tableName?: string;
-  /**
-   * Create the table (and enable TTL) when a request finds it missing (default `true`). Set it
-   * to `false` where the table comes from infrastructure code and the role may not create one.
-   */
-  createTable?: boolean;
-}
+import { setupTable } from './setup.js';
+import { optionsFromUrl } from './url.js';
 
 /**
  * Sessions in one DynamoDB table. `store.session(id)` does no I/O; the table is created on
- * first use when missing (or up front with `ensureTable()`), unless `createTable` is false.
+ * first use when missing (or up front with `setup()`), unless `createTable` is false.
  */
 export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
+  /** The store's TTL: the `ttlSeconds` option, else the URL's `ttlSeconds` parameter. */
+  override readonly ttlSeconds: number | undefined;
   readonly tableName: string;
-  /** The client sessions of this store use (the store's own, or the one passed in). */
-  readonly client: DynamoDBClient;
-  readonly #ownsClient: boolean;
   readonly #createTable: boolean;
+  readonly #handle: ClientHandle<DynamoDBClient>;
+  readonly #url: string | undefined;
 
   constructor(options: DynamoDBSessionStoreOptions = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw new SessionValidationError('DynamoDBSessionStore options must be an object');
+    super(options, STORE_OPTION_KEYS);
+    let fromUrl: {
+      clientConfig?: DynamoDBClientConfig;
+      tableName?: string;
+      createTable?: boolean;
+      ttlSeconds?: number;
+    } = {};
+    if (options.url !== undefined) {
+      if (typeof options.url !== 'string') throw new SessionValidationError('url must be a dynamodb:// URL string');
+      if (options.client !== undefined || options.clientConfig !== undefined) {
+        throw new SessionValidationError('Pass one of url, client or clientConfig, not several');
+      }
+      this.#url = options.url;
+      fromUrl = optionsFromUrl(options.url);
     }
-    super(options);
-    this.tableName = validateTableName(options.tableName ?? DEFAULT_TABLE_NAME);
-    this.#createTable = options.createTable ?? true;
+    this.ttlSeconds = validateTtlSeconds(options.ttlSeconds ?? fromUrl.ttlSeconds);
+    this.tableName = validateTableName(options.tableName ?? fromUrl.tableName ?? DEFAULT_TABLE_NAME);
+    this.#createTable = validateCreateTable(options.createTable ?? fromUrl.createTable);
     if (options.client !== undefined) {
       if (options.clientConfig !== undefined) {
         throw new SessionValidationError('Pass either client or clientConfig, not both');
       }
-      const client = options.client as unknown;
-      if (client === null || typeof client !== 'object' || typeof (client as DynamoDBClient).send !== 'function') {
-        throw new SessionValidationError('client must be a DynamoDBClient from @aws-sdk/client-dynamodb');
-      }
-      this.client = options.client;
-      this.#ownsClient = false;
+      this.#handle = this.adopt(ClientHandle.borrowed(validateClient(options.client)));
     } else {
-      const config = options.clientConfig ?? {};
+      const config = fromUrl.clientConfig ?? options.clientConfig ?? {};
       if (config === null || typeof config !== 'object') {
         throw new SessionValidationError('clientConfig must be an object of DynamoDBClient options');
       }
-      this.client = new DynamoDBClient(config);
-      this.#ownsClient = true;
+      registerCredentials(config);
+      this.#handle = this.adopt(
+        ClientHandle.owned(
+          () => new DynamoDBClient(config),
+          (client) => client.destroy(),
+        ),
+      );
     }
+  }
+
+  /** The client sessions of this store use (the store's own, or the one passed in). */
+  get client(): DynamoDBClient {
+    return this.#handle.client;
   }
 
   /**
@@ -77,22 +83,23 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
    * and safe when several processes call it at once. Needs `dynamodb:CreateTable`,
    * `DescribeTable`, `DescribeTimeToLive` and `UpdateTimeToLive`.
    */
-  async ensureTable(): Promise<void> {
-    this.assertOpen();
-    try {
-      await ensureTable(this.client, this.tableName);
-    } catch (error) {
-      if (error instanceof SessionError) throw error;
-      throw isConnectionError(error)
-        ? new SessionConnectionError('ensureTable', error)
-        : new SessionStorageError('ensureTable', error);
-    }
+  override setup(): Promise<void> {
+    return super.setup();
+  }
+
+  /** The former name of {@link setup}, kept as an alias. */
+  ensureTable(): Promise<void> {
+    return this.setup();
+  }
+
+  protected override runSetup(): Promise<void> {
+    return setupTable(this.#handle.client, this.tableName);
   }
 
   protected createSession(sessionId: string): DynamoDBSession {
     return new DynamoDBSession({
       sessionId,
-      client: this.client,
+      client: this.#handle.client,
       tableName: this.tableName,
       createTable: this.#createTable,
       ttlSeconds: this.ttlSeconds,
@@ -100,7 +107,25 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
     });
   }
 
-  protected override async releaseResources(): Promise<void> {
-    if (this.#ownsClient) this.client.destroy();
+  protected override toSessionError(operation: string, error: unknown): SessionError {
+    return toDynamoDBSessionError(operation, error, { tableName: this.tableName, createTable: this.#createTable });
   }
+
+  /** Public facts only: never the client, its config or credentials (the URL is masked). */
+  protected override describe(): Record<string, unknown> {
+    return {
+      tableName: this.tableName,
+      createTable: this.#createTable,
+      ...(this.#url === undefined ? {} : { url: redactUrl(this.#url) }),
+      ownsClient: this.#handle.owned,
+    };
+  }
+}
+
+/** Secrets in a client config are masked wherever this process prints them from now on. */
+function registerCredentials(config: DynamoDBClientConfig): void {
+  const credentials = config.credentials as { secretAccessKey?: unknown; sessionToken?: unknown } | undefined;
+  if (credentials === null || typeof credentials !== 'object') return;
+  registerSecret(credentials.secretAccessKey);
+  registerSecret(credentials.sessionToken);
 }

@@ -3,7 +3,7 @@ import { encodeItem, SessionCorruptDataError } from '@sessions/core';
 import { describe, expect, it } from 'vitest';
 import { message, numbered, partitionRows, screenshot, storedItemCount, tableForTests } from './helpers.js';
 
-const { tableName, raw, client, commands, store } = tableForTests('scale');
+const { tableName, raw, commands, store } = tableForTests('scale');
 
 const contents = (items: { content?: unknown }[]) => items.map((item) => item.content);
 

@@ -3,9 +3,9 @@ import { SessionClosedError, SessionConnectionError, SessionStorageError } from 
 import { freePort } from '@sessions/test-services';
 import { describe, expect, it } from 'vitest';
 import { DynamoDBSession, DynamoDBSessionStore } from '../src/index.js';
-import { clientConfig, message, numbered, rawClient, tableForTests } from './helpers.js';
+import { clientConfig, endpoint, message, numbered, rawClient, tableForTests } from './helpers.js';
 
-const { tableName, raw, client, commands, store } = tableForTests('store');
+const { tableName, commands, store } = tableForTests('store');
 
 /** The requests `work` sends, by command name. */
 async function requests(work: () => Promise<unknown>): Promise<Record<string, number>> {
@@ -93,6 +93,28 @@ describe('clients', () => {
     };
     await owned.session('owned').addItems([message('x')]);
     await owned.close();
+    expect(destroyed).toBe(true);
+  });
+});
+
+describe('url', () => {
+  it('a store built from a dynamodb:// URL (credentials, endpoint, table, TTL) owns its client', async () => {
+    const host = endpoint.replace(/^https?:\/\//, '');
+    const fromUrl = new DynamoDBSessionStore({
+      url: `dynamodb://local:local+secret@${host}/${tableName}?region=us-east-1&createTable=false&ttlSeconds=3600`,
+    });
+    expect(fromUrl.tableName).toBe(tableName);
+    expect(fromUrl.ttlSeconds).toBe(3600);
+    await fromUrl.session('from-url').addItems([message('via url')]);
+    expect(await store.session('from-url').getItems()).toEqual([message('via url')]);
+    expect(JSON.stringify(fromUrl)).not.toContain('local+secret');
+    let destroyed = false;
+    const destroy = fromUrl.client.destroy.bind(fromUrl.client);
+    fromUrl.client.destroy = () => {
+      destroyed = true;
+      destroy();
+    };
+    await fromUrl.close();
     expect(destroyed).toBe(true);
   });
 });

@@ -84,6 +84,27 @@ describe('ensureTable', () => {
   });
 });
 
+describe('setup', () => {
+  it('setup() creates the table; ensureTable() stays its alias, on the store and on a session', async () => {
+    const tableName = table('setup');
+    const store = new DynamoDBSessionStore({ clientConfig: clientConfig(), tableName, createTable: false });
+    await store.setup();
+    const { Table, ttl } = await describeTable(tableName);
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(ttl).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+    await store.ensureTable();
+    await store.setup();
+    const client = rawClient();
+    const session = new DynamoDBSession({ sessionId: 's', client, tableName, createTable: false });
+    await session.setup();
+    await session.ensureTable();
+    await store.session('s').addItems([message('after setup')]);
+    expect(await session.getItems()).toEqual([message('after setup')]);
+    client.destroy();
+    await store.close();
+  });
+});
+
 describe('lazy table creation', () => {
   it('creates a missing table on first use, also for a standalone session', async () => {
     const tableName = table('lazy');

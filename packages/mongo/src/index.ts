@@ -1,2 +1,3 @@
-export { MongoSession, type MongoSessionOptions } from './session.js';
-export { MongoSessionStore, type MongoSessionStoreOptions } from './store.js';
+export type { MongoNamespaceOptions, MongoSessionOptions, MongoSessionStoreOptions } from './options.js';
+export { MongoSession } from './session.js';
+export { MongoSessionStore } from './store.js';

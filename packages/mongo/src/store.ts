@@ -1,42 +1,32 @@
-import { BaseSessionStore, type BaseSessionStoreOptions, redactUrl, SessionValidationError } from '@sessions/core';
+import {
+  BaseSessionStore,
+  ClientHandle,
+  redactUrl,
+  registerSecret,
+  type SessionError,
+  SessionValidationError,
+} from '@sessions/core';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
-import { ensureIndexes, type Namespace, resolveNamespace, toMongoSessionError } from './layout.js';
+import { type Namespace, resolveNamespace } from './engine/namespace.js';
+import { toMongoSessionError } from './errors.js';
+import { type MongoSessionStoreOptions, STORE_OPTION_KEYS } from './options.js';
 import { MongoSession } from './session.js';
-
-export interface MongoSessionStoreOptions extends BaseSessionStoreOptions {
-  /**
-   * `mongodb://…` or `mongodb+srv://…`. The store creates a `MongoClient` (it connects on first
-   * use) and closes it in `close()`. The database comes from `database`, not from the URL path.
-   */
-  url?: string;
-  /** More `MongoClient` options for the store's own client (TLS, pool size, timeouts…). */
-  clientOptions?: MongoClientOptions;
-  /** Your own `MongoClient` instead of `url`; the store never closes it. */
-  client?: MongoClient;
-  /** Or your own `Db` (then `database` must not be given); the store never closes its client. */
-  db?: Db;
-  /** Database name with `url` or `client` (default `agent_sessions`); letters, digits and `_`. */
-  database?: string;
-  /** First part of both collection names (default `agent_`); letters, digits and `_`. */
-  collectionPrefix?: string;
-}
+import { ensureIndexes } from './setup.js';
+import { registerAuthProperties, registerMongoUrlSecrets } from './url.js';
 
 /**
  * Sessions in MongoDB (standalone, replica set, sharded, Atlas) or a MongoDB-compatible server.
- * `store.session(id)` does no I/O; indexes are created once, lazily (or by `ensureIndexes()`).
+ * `store.session(id)` does no I/O; indexes are created once, lazily (or by `setup()`).
  */
 export class MongoSessionStore extends BaseSessionStore<MongoSession> {
   readonly database: string;
   readonly collectionPrefix: string;
   readonly #ns: Namespace;
-  readonly #client: MongoClient | undefined;
-  readonly #ownsClient: boolean;
+  readonly #handle: ClientHandle<MongoClient> | undefined;
+  readonly #url: string | undefined;
 
   constructor(options: MongoSessionStoreOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new SessionValidationError('MongoSessionStore options must be an object: { url }, { client } or { db }');
-    }
-    super(options);
+    super(options, STORE_OPTION_KEYS);
     const given = ['url', 'client', 'db'].filter((key) => options[key as keyof typeof options] !== undefined);
     if (given.length !== 1) {
       throw new SessionValidationError(
@@ -46,34 +36,28 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
     if (options.clientOptions !== undefined && options.url === undefined) {
       throw new SessionValidationError('clientOptions only applies with url');
     }
-    let client = options.client;
+    let handle: ClientHandle<MongoClient> | undefined;
     if (options.url !== undefined) {
-      if (typeof options.url !== 'string' || options.url.length === 0) {
-        throw new SessionValidationError('url must be a non-empty string');
-      }
-      if (options.clientOptions !== null && options.clientOptions !== undefined) {
-        if (typeof options.clientOptions !== 'object') {
-          throw new SessionValidationError('clientOptions must be an object of MongoClient options');
-        }
-      }
-      try {
-        client = new MongoClient(options.url, options.clientOptions);
-      } catch (error) {
-        throw new SessionValidationError(
-          `Cannot create a MongoClient from url ${redactUrl(options.url)}: ${(error as Error).message}`,
-        );
-      }
+      handle = ownClient(options.url, options.clientOptions);
+      this.#url = options.url;
+    } else if (options.client !== undefined) {
+      handle = ClientHandle.borrowed(options.client);
+    } else {
+      const client = (options.db as (Db & { client?: MongoClient }) | undefined)?.client;
+      if (client) handle = ClientHandle.borrowed(client);
     }
-    this.#ns = resolveNamespace({ ...options, client }, 'MongoSessionStore');
-    this.#client = client ?? (options.db as (Db & { client?: MongoClient }) | undefined)?.client;
-    this.#ownsClient = options.url !== undefined;
+    this.#ns = resolveNamespace(
+      options.db === undefined ? { ...options, client: handle?.client } : options,
+      'MongoSessionStore',
+    );
+    this.#handle = handle && this.adopt(handle);
     this.database = this.#ns.database;
     this.collectionPrefix = this.#ns.collectionPrefix;
   }
 
   /** The client sessions use (the store's own or yours), when known. */
   get client(): MongoClient | undefined {
-    return this.#client;
+    return this.#handle?.client;
   }
 
   /** The database holding `<prefix>history` and `<prefix>history_parts`. */
@@ -82,17 +66,20 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
   }
 
   /**
-   * Creates the indexes now, checking with the server even if this process already did
-   * (idempotent, safe from several processes at once). Sessions also do it lazily on first use,
-   * once per client, database and prefix.
+   * The old name of `setup()`, kept as an alias: creates the indexes now, checking with the
+   * server even if this process already did. Errors report the operation as `setup`.
    */
-  async ensureIndexes(): Promise<void> {
-    this.assertOpen();
-    try {
-      await ensureIndexes(this.#ns, true);
-    } catch (error) {
-      throw toMongoSessionError('ensureIndexes', error);
-    }
+  ensureIndexes(): Promise<void> {
+    return this.setup();
+  }
+
+  /**
+   * Creates the indexes (idempotent, safe from several processes at once), checking with the
+   * server every time it is called, e.g. after the collections were dropped. Sessions also do
+   * it lazily on first use, once per client, database and prefix.
+   */
+  protected override runSetup(): Promise<void> {
+    return ensureIndexes(this.#ns, true);
   }
 
   protected createSession(sessionId: string): MongoSession {
@@ -105,7 +92,45 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
     });
   }
 
-  protected override async releaseResources(): Promise<void> {
-    if (this.#ownsClient) await this.#client?.close();
+  protected override toSessionError(operation: string, error: unknown): SessionError {
+    return toMongoSessionError(operation, error);
   }
+
+  protected override describe(): Record<string, unknown> {
+    return {
+      ...(this.#url === undefined ? {} : { url: redactUrl(this.#url) }),
+      database: this.database,
+      collectionPrefix: this.collectionPrefix,
+      ownsClient: this.#handle?.owned ?? false,
+    };
+  }
+}
+
+/**
+ * The store's own client, built now so that a malformed URL is a `SessionValidationError` at
+ * once (`MongoClient` parses it without connecting). Its credentials are registered first,
+ * so that neither that error nor any later one can show them.
+ */
+function ownClient(url: string, clientOptions: MongoClientOptions | undefined): ClientHandle<MongoClient> {
+  if (typeof url !== 'string' || url.length === 0) {
+    throw new SessionValidationError('url must be a non-empty string');
+  }
+  if (clientOptions !== null && clientOptions !== undefined && typeof clientOptions !== 'object') {
+    throw new SessionValidationError('clientOptions must be an object of MongoClient options');
+  }
+  registerMongoUrlSecrets(url);
+  registerSecret(clientOptions?.auth?.password);
+  registerAuthProperties(clientOptions?.authMechanismProperties);
+  const handle = ClientHandle.owned(
+    () => new MongoClient(url, clientOptions),
+    (client) => client.close(),
+  );
+  try {
+    void handle.client;
+  } catch (error) {
+    throw new SessionValidationError(
+      `Cannot create a MongoClient from url ${redactUrl(url)}: ${(error as Error).message}`,
+    );
+  }
+  return handle;
 }

@@ -1,4 +1,9 @@
-import { SessionClosedError, SessionConnectionError, SessionValidationError } from '@sessions/core';
+import {
+  SessionClosedError,
+  SessionConnectionError,
+  SessionStorageError,
+  SessionValidationError,
+} from '@sessions/core';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoSession, MongoSessionStore } from '../src/index.js';
@@ -260,6 +265,60 @@ describe('stores and sessions', () => {
       /^Mongo(ServerSelection|TopologyClosed)Error$/,
     );
     await down.close();
+  });
+});
+
+describe('setup', () => {
+  const indexNames = async (collection: string) =>
+    (await db.collection(collection).listIndexes().toArray()).map((index) => index.name as string);
+
+  it('setup() creates the indexes, and the old ensureIndexes() is an alias of it', async () => {
+    const ownPrefix = uniquePrefix('setup');
+    prefixes.push(ownPrefix);
+    const names = collectionNames(ownPrefix);
+    const mine = new MongoSessionStore({ url, database: DATABASE, collectionPrefix: ownPrefix });
+    await mine.setup();
+    expect(await indexNames(names.history)).toEqual(expect.arrayContaining(['sessionId_rev', 'sessionId_ops.id']));
+    expect(await indexNames(names.parts)).toContain('sessionId_expiresAt');
+    for (const again of [
+      () => mine.ensureIndexes(),
+      () => mine.session('s').setup(),
+      () => mine.session('s').ensureIndexes(),
+    ]) {
+      await dropCollections(db, ownPrefix);
+      await again();
+      expect(await indexNames(names.history)).toContain('sessionId_rev');
+    }
+    await mine.close();
+    await expect(mine.setup()).rejects.toBeInstanceOf(SessionClosedError);
+  });
+
+  it('a storage error names the public method: setup (for both names), or the operation that set up lazily', async () => {
+    const ownPrefix = uniquePrefix('conflict');
+    prefixes.push(ownPrefix);
+    // An index of the package's name on another key: creating ours fails on the server (not a connection problem).
+    await db.collection(collectionNames(ownPrefix).history).createIndex({ at: 1 }, { name: 'sessionId_rev' });
+    const mine = new MongoSessionStore({ url, database: DATABASE, collectionPrefix: ownPrefix });
+    const session = mine.session('conflict');
+    const calls: [string, () => Promise<unknown>][] = [
+      ['setup', () => mine.setup()],
+      ['setup', () => mine.ensureIndexes()],
+      ['setup', () => session.setup()],
+      ['getItems', () => session.getItems()],
+      ['addItems', () => session.addItems([message('x')])],
+      ['popItem', () => session.popItem()],
+    ];
+    for (const [operation, call] of calls) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, operation).toBeInstanceOf(SessionStorageError);
+      expect(error, operation).not.toBeInstanceOf(SessionConnectionError);
+      expect((error as SessionStorageError).operation).toBe(operation);
+      expect((error as Error).message).toMatch(new RegExp(`^${operation} failed: `));
+    }
+    await mine.close();
   });
 });
 

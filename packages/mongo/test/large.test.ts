@@ -122,4 +122,28 @@ describe('batches larger than one document', () => {
     expect(commands).toEqual([]);
     expect(await storedItemCount(db, prefix, 'max-item')).toBe(1);
   });
+
+  it('issue #14: an oversized history mutation is refused before any command, not after reading the history', async () => {
+    const max = MongoSession.maxItemBytes;
+    const call = { type: 'function_call', callId: 'call_big', name: 'f', arguments: '{}' };
+    const session = store.session('mutation-size');
+    await session.addItems([message('before'), call]);
+    commands.length = 0;
+    const oversized = { ...call, arguments: 'x'.repeat(max) };
+    const error = await session
+      .applyHistoryMutations({
+        mutations: [{ type: 'replace_function_call', callId: 'call_big', replacement: oversized }],
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionItemTooLargeError);
+    expect(error).toMatchObject({ path: 'mutations[0].replacement', maxBytes: max });
+    expect(commands).toEqual([]);
+    expect(await session.getItems()).toEqual([message('before'), call]);
+    // One that fits is applied as before.
+    const fits = { ...call, arguments: '{"ok":true}' };
+    await session.applyHistoryMutations({
+      mutations: [{ type: 'replace_function_call', callId: 'call_big', replacement: fits }],
+    });
+    expect(await session.getItems()).toEqual([message('before'), fits]);
+  });
 });

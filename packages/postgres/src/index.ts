@@ -1,3 +1,8 @@
-export type { PostgresClient } from './client.js';
-export { type PostgresNamespaceOptions, PostgresSession, type PostgresSessionOptions } from './session.js';
-export { PostgresSessionStore, type PostgresSessionStoreOptions } from './store.js';
+export type {
+  PostgresClient,
+  PostgresNamespaceOptions,
+  PostgresSessionOptions,
+  PostgresSessionStoreOptions,
+} from './options.js';
+export { PostgresSession } from './session.js';
+export { PostgresSessionStore } from './store.js';

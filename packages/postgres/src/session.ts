@@ -1,58 +1,31 @@
 import {
   BaseSession,
-  type BaseSessionOptions,
   DEFAULT_OPERATION_RETENTION_SECONDS,
   type EncodedHistoryTransaction,
-  SessionConflictError,
   type SessionError,
   SessionValidationError,
+  settleTransaction,
+  type TransactionVerdict,
 } from '@sessions/core';
-import { type PostgresClient, toSessionError } from './client.js';
-import { ensureSchema } from './schema.js';
-import { joinItems, type Queries, queriesFor, type Tables, tablesFor } from './sql.js';
-
-/**
- * Largest item, in UTF-8 bytes of its canonical JSON. A `text` value can hold 1 GB, but an item
- * travels in one protocol message (PostgreSQL caps a message at 1 GB), the server holds the
- * batch parameter and its split copy at once, and it comes back as one JavaScript string.
- * 256 MiB keeps every path well inside those limits.
- */
-export const MAX_ITEM_BYTES = 256 * 1024 * 1024;
-
-/**
- * Items are sent in chunks of at most this many UTF-16 code units (≤ 48 MiB of UTF-8) per
- * statement; a batch that needs several chunks is written in one transaction.
- */
-export const CHUNK_CHARS = 16 * 1024 * 1024;
-
-/** TTLs above this are refused: `now() + ttl` must stay a valid timestamp. */
-const MAX_TTL_SECONDS = 100 * 365 * 24 * 60 * 60;
-
-/** Options shared by `PostgresSession` and `PostgresSessionStore`. */
-export interface PostgresNamespaceOptions {
-  /** PostgreSQL schema of the tables (default `public`). Letters, digits and `_` only. */
-  schema?: string;
-  /** Prefix of the table names (default `agent_`). Letters, digits and `_` only, ≤ 48 chars. */
-  tablePrefix?: string;
-  /**
-   * `false` runs every statement unprepared (unnamed), as transaction-mode poolers (PgBouncer,
-   * Supabase's pooler, Neon's pooled endpoint) require. Default `true`. A client you pass in can
-   * also disable preparing itself with `postgres(url, { prepare: false })`, which always wins.
-   */
-  prepare?: boolean;
-}
-
-export interface PostgresSessionOptions extends BaseSessionOptions, PostgresNamespaceOptions {
-  /** Your `postgres` client (`const sql = postgres(url)`). The session never ends it. */
-  client?: PostgresClient;
-  /** Alias of `client`. */
-  sql?: PostgresClient;
-}
+import { chunk, joinItems, MAX_ITEM_BYTES, offsets } from './engine/batches.js';
+import { type Tables, tablesFor } from './engine/identifiers.js';
+import { type Queries, queriesFor } from './engine/queries.js';
+import { Outcome, unlessOutcome } from './engine/rollback.js';
+import { toPostgresSessionError } from './errors.js';
+import {
+  checkTtl,
+  type PostgresClient,
+  type PostgresSessionOptions,
+  resolveClient,
+  resolvePrepare,
+  SESSION_OPTION_KEYS,
+} from './options.js';
+import { ensureSchema } from './setup.js';
 
 /**
  * An OpenAI Agents SDK session stored in PostgreSQL: one row per item keyed by
  * (session id, per-session sequence number), and one row per session holding the next sequence
- * number, timestamps and expiry. The tables are created on first use (or by `store.migrate()`).
+ * number, timestamps and expiry. The tables are created on first use (or by `store.setup()`).
  */
 export class PostgresSession extends BaseSession {
   readonly #client: PostgresClient;
@@ -61,7 +34,7 @@ export class PostgresSession extends BaseSession {
   readonly #prepare: boolean;
 
   constructor(options: PostgresSessionOptions) {
-    super(options);
+    super(options, SESSION_OPTION_KEYS);
     const client = resolveClient(options);
     if (!client) throw new SessionValidationError('PostgresSession needs a `postgres` client as `client` (or `sql`)');
     checkTtl(this.ttlSeconds);
@@ -119,7 +92,7 @@ export class PostgresSession extends BaseSession {
         if (item === undefined) throw new Outcome(undefined);
         return item;
       })
-      .catch(unlessOutcome);
+      .catch(unlessOutcome<undefined>);
     return popped ?? undefined;
   }
 
@@ -139,7 +112,7 @@ export class PostgresSession extends BaseSession {
       .begin(async (sql) => {
         const results = await Promise.all([
           this.#query(sql, this.#queries.reserve, [this.sessionId, total, this.#ttl()]),
-          this.#query<{ verdict: string }>(sql, this.#queries.transaction, [
+          this.#query<{ verdict: TransactionVerdict }>(sql, this.#queries.transaction, [
             this.sessionId,
             tx.operationId,
             tx.fingerprint,
@@ -153,23 +126,13 @@ export class PostgresSession extends BaseSession {
             this.#query(sql, this.#queries.insertChunk, [this.sessionId, total, offset, joinItems(part)]),
           ),
         ]);
-        const outcome = (results[1] as { verdict: string }[])[0]?.verdict;
+        const outcome = (results[1] as { verdict: TransactionVerdict }[])[0]?.verdict;
         // Anything but "applied" rolls the whole transaction back: history stays untouched.
         if (outcome !== 'applied') throw new Outcome(outcome);
         return outcome;
       })
-      .catch(unlessOutcome);
-    if (verdict === 'applied' || verdict === 'replay') return;
-    if (verdict === 'operation_id_reused') {
-      throw new SessionConflictError(
-        'operation_id_reused',
-        `operationId ${JSON.stringify(tx.operationId)} was already used for a different transaction`,
-      );
-    }
-    if (verdict === 'suffix_mismatch') {
-      throw new SessionConflictError('suffix_mismatch', 'The history no longer ends with the expected suffix');
-    }
-    throw new Error(`Unexpected transaction verdict ${String(verdict)}`);
+      .catch(unlessOutcome<TransactionVerdict | undefined>);
+    settleTransaction(verdict as TransactionVerdict, tx.operationId);
   }
 
   protected async replaceAllItems(items: string[]): Promise<void> {
@@ -190,7 +153,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected override toSessionError(operation: string, error: unknown): SessionError {
-    return toSessionError(operation, error);
+    return toPostgresSessionError(operation, error);
   }
 
   #ready(): Promise<void> {
@@ -208,69 +171,4 @@ export class PostgresSession extends BaseSession {
   ): Promise<Row[]> {
     return sql.unsafe<Row[]>(text, params, { prepare: this.#prepare });
   }
-}
-
-/** Thrown inside a transaction callback to roll back and report a verdict. */
-class Outcome extends Error {
-  constructor(readonly verdict: string | undefined) {
-    super(`transaction ${String(verdict)}`);
-  }
-}
-
-/** The verdict of a rolled-back {@link Outcome}; any other error is rethrown. */
-function unlessOutcome(error: unknown): string | undefined {
-  if (error instanceof Outcome) return error.verdict;
-  throw error;
-}
-
-export function resolveClient(options: { client?: PostgresClient; sql?: PostgresClient }): PostgresClient | undefined {
-  if (options.client !== undefined && options.sql !== undefined && options.client !== options.sql) {
-    throw new SessionValidationError('Pass the postgres client as `client` or `sql`, not both');
-  }
-  const client = options.client ?? options.sql;
-  if (client !== undefined && (typeof client !== 'function' || typeof client.unsafe !== 'function')) {
-    throw new SessionValidationError('`client` must be a `postgres` client: const sql = postgres(url)');
-  }
-  return client;
-}
-
-export function resolvePrepare(prepare: unknown): boolean {
-  if (prepare === undefined) return true;
-  if (typeof prepare !== 'boolean') throw new SessionValidationError('prepare must be a boolean');
-  return prepare;
-}
-
-/** `now() + ttl` must stay a valid timestamp: at most 100 years. */
-export function checkTtl(ttlSeconds: number | undefined): void {
-  if (ttlSeconds !== undefined && ttlSeconds > MAX_TTL_SECONDS) {
-    throw new SessionValidationError(`ttlSeconds must be at most ${MAX_TTL_SECONDS} (100 years)`);
-  }
-}
-
-/** Splits a batch into consecutive chunks of at most {@link CHUNK_CHARS} (an oversized item alone). */
-function chunk(items: readonly string[]): string[][] {
-  const chunks: string[][] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const item of items) {
-    if (current.length > 0 && size + item.length > CHUNK_CHARS) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(item);
-    size += item.length;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-/** Pairs each chunk with its offset in the batch, the first starting at `start`. */
-function offsets(start: number, chunks: readonly string[][]): [number, string[]][] {
-  let offset = start;
-  return chunks.map((part) => {
-    const pair: [number, string[]] = [offset, part];
-    offset += part.length;
-    return pair;
-  });
 }

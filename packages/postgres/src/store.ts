@@ -1,54 +1,46 @@
 import {
   BaseSessionStore,
-  type BaseSessionStoreOptions,
-  DEFAULT_OPERATION_RETENTION_SECONDS,
-  SessionClosedError,
-  SessionError,
+  ClientHandle,
+  registerSecret,
+  registerUrlSecrets,
+  type SessionError,
   SessionValidationError,
 } from '@sessions/core';
 import postgres from 'postgres';
-import { type PostgresClient, toSessionError } from './client.js';
-import { ensureSchema, migrateNow } from './schema.js';
-import { checkTtl, type PostgresNamespaceOptions, PostgresSession, resolveClient, resolvePrepare } from './session.js';
-import { queriesFor, SCHEMA_VERSION, schemaStatements, type Tables, tablesFor, textArrayLiteral } from './sql.js';
-
-export interface PostgresSessionStoreOptions extends BaseSessionStoreOptions, PostgresNamespaceOptions {
-  /**
-   * Connection URL (`postgres://user:pass@host:5432/db`). The store creates a client from it
-   * (with `clientOptions`) and ends that client on `close()`.
-   */
-  url?: string;
-  /**
-   * Options for the client the store creates (`max`, `ssl`, `idle_timeout`, ...), passed to
-   * `postgres(url, clientOptions)`. With neither `url` nor `client`, the driver's defaults and
-   * `PG*` environment variables apply. `prepare` is taken from the store option.
-   */
-  clientOptions?: postgres.Options<{}>;
-  /** Your own `postgres` client. The store uses it and never ends it. */
-  client?: PostgresClient;
-  /** Alias of `client`. */
-  sql?: PostgresClient;
-}
+import { schemaScript } from './engine/ddl.js';
+import { deleteExpiredRows } from './engine/delete-expired.js';
+import { type Tables, tablesFor } from './engine/identifiers.js';
+import { queriesFor } from './engine/queries.js';
+import { toPostgresSessionError } from './errors.js';
+import {
+  checkTtl,
+  type PostgresClient,
+  type PostgresSessionStoreOptions,
+  resolveClient,
+  resolvePrepare,
+  STORE_OPTION_KEYS,
+} from './options.js';
+import { PostgresSession } from './session.js';
+import { ensureSchema, setup } from './setup.js';
 
 /**
  * Sessions in PostgreSQL through the `postgres` driver. Built from a URL (the store owns the
  * client it creates and ends it on `close()`) or from your client (never ended by the store).
- * `session(id)` does no I/O; the tables are created on first use, or explicitly by `migrate()`.
+ * `session(id)` does no I/O; the tables are created on first use, or explicitly by `setup()`.
  */
 export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
-  /** The client the sessions use. */
-  readonly client: PostgresClient;
   readonly schema: string;
   readonly tablePrefix: string;
   readonly prepare: boolean;
-  readonly #owned: boolean;
+  // Private, and printed by nobody: the driver keeps the password in clear in the client's options.
+  readonly #handle: ClientHandle<PostgresClient>;
   readonly #tables: Tables;
 
   constructor(options: PostgresSessionStoreOptions = {}) {
-    super(options);
-    if (options === null || typeof options !== 'object') {
-      throw new SessionValidationError('PostgresSessionStore options must be an object');
-    }
+    super(options, STORE_OPTION_KEYS);
+    registerUrlSecrets(options.url);
+    registerSecret(options.clientOptions?.password);
+    registerSecret(options.clientOptions?.pass);
     this.#tables = tablesFor(options.schema, options.tablePrefix);
     this.schema = this.#tables.schema;
     this.tablePrefix = this.#tables.prefix;
@@ -62,25 +54,31 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
     }
     checkTtl(this.ttlSeconds);
     if (given) {
-      this.client = given;
-      this.#owned = false;
-    } else {
-      const clientOptions: postgres.Options<{}> = {
-        onnotice: () => {},
-        ...options.clientOptions,
-        prepare: this.prepare,
-      };
-      // The driver connects lazily: no I/O here.
-      try {
-        this.client = options.url === undefined ? postgres(clientOptions) : postgres(options.url, clientOptions);
-      } catch (error) {
-        // The driver's message never contains the URL; SessionError masks secrets anyway.
-        throw new SessionValidationError(
-          `url is not a valid PostgreSQL connection string: ${(error as Error).message}`,
-        );
-      }
-      this.#owned = true;
+      // Masked in errors too, although the store never prints a caller's client.
+      registerSecret((given as { options?: { pass?: unknown } }).options?.pass);
+      this.#handle = this.adopt(ClientHandle.borrowed(given));
+      return;
     }
+    const clientOptions: postgres.Options<{}> = { onnotice: () => {}, ...options.clientOptions, prepare: this.prepare };
+    let client: PostgresClient;
+    // Built now, so that a malformed URL is refused here; the driver connects on first query.
+    try {
+      client = options.url === undefined ? postgres(clientOptions) : postgres(options.url, clientOptions);
+    } catch (error) {
+      // The driver's message never contains the URL; SessionError masks secrets anyway.
+      throw new SessionValidationError(`url is not a valid PostgreSQL connection string: ${(error as Error).message}`);
+    }
+    this.#handle = this.adopt(
+      ClientHandle.owned(
+        () => client,
+        (built) => built.end({ timeout: 5 }),
+      ),
+    );
+  }
+
+  /** The client the sessions use (yours, or the one the store created from `url`). */
+  get client(): PostgresClient {
+    return this.#handle.client;
   }
 
   protected createSession(sessionId: string): PostgresSession {
@@ -95,17 +93,18 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
     });
   }
 
-  protected override async releaseResources(): Promise<void> {
-    if (this.#owned) await this.client.end({ timeout: 5 });
+  /**
+   * Creates or upgrades the tables now (`setup()`; sessions also do it on first use, once per
+   * client). Safe when several processes call it at once: it runs in one transaction under an
+   * advisory lock on the namespace.
+   */
+  protected override runSetup(): Promise<void> {
+    return setup(this.client, this.#tables);
   }
 
-  /**
-   * Creates or upgrades the tables now (sessions also do it on first use, once per client).
-   * Safe when several processes call it at once: it runs in one transaction under an advisory
-   * lock on the namespace.
-   */
-  async migrate(): Promise<void> {
-    await this.#run('migrate', () => migrateNow(this.client, this.#tables));
+  /** The old name of {@link setup}, kept as an alias: errors report the operation `setup`. */
+  migrate(): Promise<void> {
+    return this.setup();
   }
 
   /**
@@ -120,54 +119,33 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
       throw new SessionValidationError('batchSize must be an integer from 1 to 100000');
     }
-    return this.#run('deleteExpired', async () => {
+    this.assertOpen();
+    return this.run('deleteExpired', async () => {
       await ensureSchema(this.client, this.#tables);
-      const queries = queriesFor(this.#tables);
-      const p = { prepare: this.prepare };
-      let sessions = 0;
-      for (;;) {
-        const deleted = await this.client.begin(async (tx) => {
-          const ids = await tx.unsafe<{ id: string }[]>(queries.lockExpired, [batchSize], p);
-          if (ids.length === 0) return 0;
-          const rows = await tx.unsafe(queries.deleteSessions, [textArrayLiteral(ids.map((row) => row.id))], p);
-          return rows.count;
-        });
-        sessions += deleted;
-        if (deleted < batchSize) break;
-        this.assertOpen();
-      }
-      for (;;) {
-        const rows = await this.client.unsafe(
-          queries.deleteOldOperations,
-          [DEFAULT_OPERATION_RETENTION_SECONDS, batchSize],
-          p,
-        );
-        if (rows.count < batchSize) break;
-        this.assertOpen();
-      }
-      return sessions;
+      return deleteExpiredRows(this.client, queriesFor(this.#tables), {
+        batchSize,
+        prepare: this.prepare,
+        assertOpen: () => this.assertOpen(),
+      });
     });
   }
 
-  async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    this.assertOpen();
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof SessionError) throw error;
-      if (this.closed) throw new SessionClosedError();
-      throw toSessionError(operation, error);
-    }
+  protected override toSessionError(operation: string, error: unknown): SessionError {
+    return toPostgresSessionError(operation, error);
   }
 
-  /** The DDL `migrate()` runs, for teams that manage schema themselves. */
+  /** What `console.log(store)` shows: the namespace and who owns the client, never its options. */
+  protected override describe(): Record<string, unknown> {
+    return {
+      schema: this.schema,
+      tablePrefix: this.tablePrefix,
+      prepare: this.prepare,
+      ownsClient: this.#handle.owned,
+    };
+  }
+
+  /** The DDL `setup()` runs, for teams that manage schema themselves. */
   static schemaSql(options: { schema?: string; tablePrefix?: string } = {}): string {
-    const t = tablesFor(options.schema, options.tablePrefix);
-    const statements = [
-      `CREATE SCHEMA IF NOT EXISTS ${t.qschema}`,
-      ...schemaStatements(t),
-      `INSERT INTO ${t.version} (id, version) VALUES (1, ${SCHEMA_VERSION}) ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_at = now()`,
-    ];
-    return `${statements.join(';\n\n')};\n`;
+    return schemaScript(tablesFor(options.schema, options.tablePrefix));
   }
 }

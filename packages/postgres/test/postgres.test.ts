@@ -6,13 +6,15 @@ import {
   SessionItemTooLargeError,
   SessionStorageError,
   SessionValidationError,
+  TRANSACTION_VERDICTS,
 } from '@sessions/core';
 import { freePort } from '@sessions/test-services';
 import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { MAX_ITEM_BYTES } from '../src/engine/batches.js';
+import { tablesFor } from '../src/engine/identifiers.js';
+import { buildQueries } from '../src/engine/queries.js';
 import { PostgresSession, PostgresSessionStore } from '../src/index.js';
-import { MAX_ITEM_BYTES } from '../src/session.js';
-import { buildQueries, tablesFor } from '../src/sql.js';
 import { countItems, rawClient, uniqueName } from './helpers.js';
 
 const url = inject('postgresUrl');
@@ -101,6 +103,93 @@ describe('schema and migrations', () => {
     const error = await other.migrate().catch((e) => e);
     expect(error).toBeInstanceOf(SessionStorageError);
     expect(error.message).toMatch(/version 99/);
+  });
+});
+
+describe('setup() and operation names', () => {
+  it('setup() creates the tables; migrate() is its alias; both are idempotent', async () => {
+    const tablePrefix = uniqueName('setup');
+    await using store = new PostgresSessionStore({ url, tablePrefix });
+    await store.setup();
+    expect(await tableNames('public', tablePrefix)).toHaveLength(4);
+    await store.migrate();
+    await store.setup();
+    await store.session('s').addItems([message('x')]);
+    expect(await store.session('s').getItems()).toEqual([message('x')]);
+    await store.close();
+    await expect(store.setup()).rejects.toBeInstanceOf(SessionClosedError);
+    await expect(store.migrate()).rejects.toBeInstanceOf(SessionClosedError);
+  });
+
+  it('a storage error names the public method called, never an internal step', async () => {
+    const tablePrefix = uniqueName('opnames');
+    await using first = new PostgresSessionStore({ url, tablePrefix });
+    await first.setup();
+    await raw.unsafe(`UPDATE "${tablePrefix}schema_version" SET version = 99`);
+    // Fresh stores, so that each call runs the (failing) setup itself.
+    const calls: Array<[string, (store: PostgresSessionStore) => Promise<unknown>]> = [
+      ['setup', (store) => store.setup()],
+      ['setup', (store) => store.migrate()],
+      ['getItems', (store) => store.session('s').getItems()],
+      ['addItems', (store) => store.session('s').addItems([message('x')])],
+      [
+        'applyHistoryTransaction',
+        (store) =>
+          store.session('s').applyHistoryTransaction({
+            operationId: 'o',
+            transaction: { type: 'append_items', items: [message('x')] },
+          }),
+      ],
+      ['deleteExpired', (store) => store.deleteExpired()],
+    ];
+    for (const [operation, call] of calls) {
+      await using store = new PostgresSessionStore({ url, tablePrefix });
+      const error = (await call(store).catch((e: unknown) => e)) as SessionStorageError;
+      expect(error, operation).toBeInstanceOf(SessionStorageError);
+      expect(error.operation).toBe(operation);
+      expect(error.message).toMatch(new RegExp(`^${operation} failed: .*version 99`));
+    }
+  });
+
+  it('an unreachable server during setup() is a SessionConnectionError for operation setup', async () => {
+    const port = await freePort();
+    await using store = new PostgresSessionStore({
+      url: `postgres://u@127.0.0.1:${port}/db`,
+      clientOptions: { connect_timeout: 2 },
+    });
+    const error = await store.migrate().catch((e) => e);
+    expect(error).toBeInstanceOf(SessionConnectionError);
+    expect(error.operation).toBe('setup');
+  });
+
+  it("a refused transaction reports core's verdicts: replayed is silent, a reused id is a conflict", async () => {
+    const tablePrefix = uniqueName('verdict');
+    await using store = new PostgresSessionStore({ url, tablePrefix });
+    const session = store.session('v');
+    const args = { operationId: 'op', transaction: { type: 'append_items' as const, items: [message('a')] } };
+    await session.applyHistoryTransaction(args);
+    await session.applyHistoryTransaction(args);
+    expect(await session.getItems()).toEqual([message('a')]);
+    const reused = await session
+      .applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [message('b')] } })
+      .catch((e) => e);
+    expect(reused).toBeInstanceOf(SessionConflictError);
+    expect(reused.reason).toBe('operation_id_reused');
+    expect(reused.message).toBe('operationId "op" was already used for a different transaction');
+    const mismatch = await session
+      .applyHistoryTransaction({
+        operationId: 'op2',
+        transaction: { type: 'replace_suffix', expectedSuffix: [message('zzz')], replacement: [] },
+      })
+      .catch((e) => e);
+    expect(mismatch).toBeInstanceOf(SessionConflictError);
+    expect(mismatch.reason).toBe('suffix_mismatch');
+  });
+
+  it("the SQL that decides a transaction returns exactly core's verdict strings", () => {
+    const sql = buildQueries(tablesFor('public', 'agent_')).transaction;
+    const verdicts = new Set([...sql.matchAll(/(?:THEN|ELSE) '(\w+)'/g)].map((m) => m[1]));
+    expect([...verdicts].sort()).toEqual([...TRANSACTION_VERDICTS].sort());
   });
 });
 
@@ -352,7 +441,10 @@ describe('ttl', () => {
     // The first chunk decides expiry; the further chunks must only extend that history, not judge
     // expiry again with a clock that has moved past the expiry the first chunk set.
     const tablePrefix = uniqueName('ttlchunk');
-    await using store = new PostgresSessionStore({ url, tablePrefix, ttlSeconds: 1 });
+    // 3 s, not 1 s: `kept` must still be live when the batch's first chunk runs. On a loaded
+    // machine more than 1 s could pass before it, the batch then started a fresh history, never
+    // waited on the row below, and the test hung until its timeout.
+    await using store = new PostgresSessionStore({ url, tablePrefix, ttlSeconds: 3 });
     const session = store.session('c');
     await session.addItems([message('kept')]); // seq 0
     const blob = (tag: string) => message(tag, { data: `${tag}:`.padEnd(9_000_000, 'abcd') });
@@ -366,7 +458,7 @@ describe('ttl', () => {
         pending = session.addItems(items);
         pending.catch(() => {}); // awaited below
         await untilWaitingOnLock(tablePrefix);
-        await sleep(1300);
+        await sleep(3300);
         throw new Release();
       })
       .catch((error) => {

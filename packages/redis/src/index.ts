@@ -1,3 +1,8 @@
-export type { RedisSessionClient } from './client.js';
-export { RedisSession, type RedisSessionOptions } from './session.js';
-export { RedisSessionStore, type RedisSessionStoreOptions } from './store.js';
+export type {
+  RedisNamespaceOptions,
+  RedisSessionClient,
+  RedisSessionOptions,
+  RedisSessionStoreOptions,
+} from './options.js';
+export { RedisSession } from './session.js';
+export { RedisSessionStore } from './store.js';

@@ -1,32 +1,19 @@
 import {
   BaseSession,
-  type BaseSessionOptions,
   DEFAULT_OPERATION_RETENTION_SECONDS,
   type EncodedHistoryTransaction,
-  SessionConflictError,
   SessionCorruptDataError,
   type SessionError,
+  settleTransaction,
+  TRANSACTION_VERDICTS,
+  type TransactionVerdict,
   validateName,
 } from '@sessions/core';
-import {
-  assertClient,
-  borrowedConnection,
-  type Connection,
-  type RedisSessionClient,
-  toRedisSessionError,
-} from './client.js';
-import { DEFAULT_KEY_PREFIX, type SessionKeys, sessionKeys } from './keys.js';
-import { APPEND, type LuaScript, POP, REPLACE_ALL, runScript, TRANSACTION } from './scripts.js';
-
-export interface RedisSessionOptions extends BaseSessionOptions {
-  /**
-   * A connected node-redis client (`createClient()`) or cluster client (`createCluster()`).
-   * The session never connects or closes it.
-   */
-  client: RedisSessionClient;
-  /** First part of every key; letters, digits and `_` (default `sessions`). */
-  keyPrefix?: string;
-}
+import { CONNECTION, RedisConnection } from './engine/connection.js';
+import { DEFAULT_KEY_PREFIX, type SessionKeys, sessionKeys } from './engine/keys.js';
+import { APPEND, type LuaScript, POP, REPLACE_ALL, runScript, TRANSACTION } from './engine/scripts.js';
+import { toRedisSessionError } from './errors.js';
+import { type RedisSessionClient, type RedisSessionOptions, SESSION_OPTION_KEYS } from './options.js';
 
 /**
  * Redis refuses a single argument larger than `proto-max-bulk-len`, 512 MiB by default, so an
@@ -34,10 +21,9 @@ export interface RedisSessionOptions extends BaseSessionOptions {
  */
 export const MAX_ITEM_BYTES = 512 * 1024 * 1024;
 
-/** Set by a store on the options of the sessions it creates: the client it manages. */
-export const CONNECTION: unique symbol = Symbol('@sessions/redis connection');
-interface InternalOptions extends RedisSessionOptions {
-  [CONNECTION]?: Connection;
+/** What a store passes: its connection instead of `client` (a symbol key: the options guard ignores it). */
+interface StoreSessionOptions extends RedisSessionOptions {
+  [CONNECTION]?: RedisConnection;
 }
 
 /**
@@ -47,30 +33,23 @@ interface InternalOptions extends RedisSessionOptions {
  */
 export class RedisSession extends BaseSession {
   readonly keyPrefix: string;
-  readonly #connection: Connection;
+  readonly #connection: RedisConnection;
+  readonly #keys: SessionKeys;
+
+  constructor(options: RedisSessionOptions) {
+    super(options, SESSION_OPTION_KEYS);
+    this.#connection = (options as StoreSessionOptions)[CONNECTION] ?? RedisConnection.borrowed(options.client);
+    this.keyPrefix = validateName(options.keyPrefix ?? DEFAULT_KEY_PREFIX, 'keyPrefix');
+    this.#keys = sessionKeys(this.keyPrefix, this.sessionId);
+  }
 
   /** Core refuses, before any I/O, an item Redis could not take as one argument. */
   protected override get maxItemBytes(): number {
     return MAX_ITEM_BYTES;
   }
-  readonly #keys: SessionKeys;
-
-  constructor(options: RedisSessionOptions) {
-    super(options);
-    const connection = (options as InternalOptions)[CONNECTION];
-    if (connection) {
-      this.#connection = connection;
-    } else {
-      assertClient(options.client);
-      this.#connection = borrowedConnection(options.client);
-    }
-    this.keyPrefix = validateName(options.keyPrefix ?? DEFAULT_KEY_PREFIX, 'keyPrefix');
-    this.#keys = sessionKeys(this.keyPrefix, this.sessionId);
-  }
 
   get #client(): RedisSessionClient {
-    this.#connection.prepare();
-    return this.#connection.client;
+    return this.#connection.use();
   }
 
   get #allKeys(): string[] {
@@ -105,7 +84,7 @@ export class RedisSession extends BaseSession {
   }
 
   protected async commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
-    const outcome = text(
+    const verdict = text(
       await this.#run(TRANSACTION, [
         String(DEFAULT_OPERATION_RETENTION_SECONDS * 1000),
         tx.operationId,
@@ -115,20 +94,10 @@ export class RedisSession extends BaseSession {
         ...tx.replacement,
       ]),
     );
-    switch (outcome) {
-      case 'applied':
-      case 'duplicate':
-        return;
-      case 'operation_id_reused':
-        throw new SessionConflictError(
-          'operation_id_reused',
-          `operationId ${JSON.stringify(tx.operationId)} was already used for a different transaction`,
-        );
-      case 'suffix_mismatch':
-        throw new SessionConflictError('suffix_mismatch', 'The history no longer ends with the expected suffix');
-      default:
-        throw new SessionCorruptDataError(`Unexpected reply from the transaction script: ${JSON.stringify(outcome)}`);
+    if (!(TRANSACTION_VERDICTS as readonly string[]).includes(verdict)) {
+      throw new SessionCorruptDataError(`Unexpected reply from the transaction script: ${JSON.stringify(verdict)}`);
     }
+    settleTransaction(verdict as TransactionVerdict, tx.operationId);
   }
 
   protected async replaceAllItems(items: string[]): Promise<void> {

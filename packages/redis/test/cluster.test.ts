@@ -63,6 +63,13 @@ describe('cluster layout', () => {
     await store.close();
   });
 
+  it('setup() checks the cluster through its client, which it neither connects nor closes', async () => {
+    const store = new RedisSessionStore({ client, keyPrefix: `${keyPrefix}_setup` });
+    await store.setup();
+    await store.close();
+    expect(client.isOpen).toBe(true);
+  });
+
   it('keys of sessions with tricky ids never overlap (SCAN of every master)', async () => {
     await using store = new RedisSessionStore({ client, keyPrefix: `${keyPrefix}_tricky`, ttlSeconds: 600 });
     const masters = await Promise.all(client.masters.map((master) => client.nodeClient(master)));

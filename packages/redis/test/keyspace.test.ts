@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { sessionKeys, sessionTag } from '../src/engine/keys.js';
 import { RedisSessionStore } from '../src/index.js';
-import { sessionKeys, sessionTag } from '../src/keys.js';
 import { expectKeysOwnedByOneSession, redisForTests } from './helpers.js';
 
 // The shared server, a key prefix of this file's own, and a raw client for checks.

@@ -1,11 +1,8 @@
-// Every backend that has landed, opened on the real test servers with a per-run namespace.
+// Every backend the registry knows (built from the backends' descriptors), opened from a URL on
+// the real test servers with a per-run namespace, plus the in-memory reference.
+import { BACKEND_DESCRIPTORS, openSessionStore } from '@sessions/cli';
 import type { FullSession, SessionStore } from '@sessions/core';
 import { InMemorySessionStore } from '@sessions/core';
-import { DynamoDBSessionStore } from '@sessions/dynamodb';
-import { MongoSessionStore } from '@sessions/mongo';
-import { PostgresSessionStore } from '@sessions/postgres';
-import { RedisSessionStore } from '@sessions/redis';
-import { SqliteSessionStore } from '@sessions/sqlite';
 import { inject } from 'vitest';
 
 export interface Backend {
@@ -17,23 +14,12 @@ const run = `it${Date.now().toString(36)}`;
 
 export const backends: Backend[] = [
   { name: 'memory', open: async () => new InMemorySessionStore() },
-  { name: 'sqlite', open: async () => new SqliteSessionStore({ url: ':memory:' }) },
-  { name: 'redis', open: async () => new RedisSessionStore({ url: inject('redisUrl'), keyPrefix: run }) },
-  {
-    name: 'postgres',
-    open: async () => new PostgresSessionStore({ url: inject('postgresUrl'), tablePrefix: `${run}_` }),
-  },
-  {
-    name: 'dynamodb',
-    open: async () =>
-      new DynamoDBSessionStore({
-        clientConfig: {
-          endpoint: inject('dynamodbEndpoint'),
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        },
-        tableName: `${run}_sessions`,
-      }),
-  },
-  { name: 'mongo', open: async () => new MongoSessionStore({ url: inject('mongodbUrl'), database: run }) },
+  ...BACKEND_DESCRIPTORS.map((descriptor) => ({
+    name: descriptor.name,
+    open: async () => {
+      const { service } = descriptor.testServer;
+      const serverUrl = service === 'none' ? undefined : inject('serviceUrls')[service];
+      return (await openSessionStore(descriptor.testServer.storeUrl(serverUrl, run))) as SessionStore<FullSession>;
+    },
+  })),
 ];

@@ -1,2 +1,3 @@
-export { SqliteSession, type SqliteSessionOptions } from './session.js';
-export { SqliteSessionStore, type SqliteSessionStoreOptions } from './store.js';
+export type { SqliteNamespaceOptions, SqliteSessionOptions, SqliteSessionStoreOptions } from './options.js';
+export { SqliteSession } from './session.js';
+export { SqliteSessionStore } from './store.js';

@@ -13,7 +13,9 @@ const workerPath = fileURLToPath(new URL('./children/worker.mjs', import.meta.ur
 function ensureBuilt(): void {
   const built = join(packageDir, 'dist', 'index.js');
   const newestSource = Math.max(
-    ...readdirSync(join(packageDir, 'src')).map((name) => statSync(join(packageDir, 'src', name)).mtimeMs),
+    ...readdirSync(join(packageDir, 'src'), { recursive: true, encoding: 'utf8' }).map(
+      (name) => statSync(join(packageDir, 'src', name)).mtimeMs,
+    ),
   );
   if (existsSync(built) && statSync(built).mtimeMs >= newestSource) return;
   execFileSync('pnpm', ['run', 'build'], { cwd: packageDir, stdio: 'ignore' });

@@ -1,4 +1,4 @@
-import type { RunningService, ServiceName } from './types.js';
+import type { BuiltInService, RunningService } from './types.js';
 
 /** True when a container runtime answers (fails within milliseconds when there is none). */
 export async function containerRuntimeAvailable(): Promise<boolean> {
@@ -13,7 +13,7 @@ export async function containerRuntimeAvailable(): Promise<boolean> {
 }
 
 /** The images named in the foundation issue; mongo runs as a one-node replica set. */
-export async function startContainer(name: ServiceName): Promise<RunningService> {
+export async function startContainer(name: BuiltInService): Promise<RunningService> {
   const { GenericContainer, Wait } = await import('testcontainers');
   switch (name) {
     case 'redis': {
@@ -60,7 +60,7 @@ interface Container {
   restart(): Promise<unknown>;
 }
 
-function wrap(name: ServiceName, url: string, container: Container): RunningService {
+function wrap(name: BuiltInService, url: string, container: Container): RunningService {
   return {
     name,
     url,

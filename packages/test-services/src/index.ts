@@ -4,21 +4,23 @@ import { startNativeFerretDB } from './native/ferretdb.js';
 import { INSTALL_HINT } from './native/locate.js';
 import { startNativePostgres } from './native/postgres.js';
 import { startNativeRedis } from './native/redis.js';
-import type { RunningService, ServiceName } from './types.js';
+import { findServerPlugin } from './plugins.js';
+import type { BuiltInService, RunningService, ServiceName } from './types.js';
 
-export { freePort } from './native/process.js';
+export { freePort, makeTempDir, spawnServer, waitForPort } from './native/process.js';
 export { type RunningRedisCluster, startNativeRedisCluster } from './native/redis-cluster.js';
-export type { RunningService, ServiceName } from './types.js';
+export type { ServerPlugin } from './plugins.js';
+export type { BuiltInService, RunningService, ServiceName } from './types.js';
 
 /** The environment variable that names an existing server, per service. */
-export const SERVICE_ENV: Record<ServiceName, string> = {
+export const SERVICE_ENV: Record<BuiltInService, string> = {
   redis: 'REDIS_URL',
   postgres: 'POSTGRES_URL',
   mongodb: 'MONGODB_URL',
   dynamodb: 'DYNAMODB_ENDPOINT',
 };
 
-const NATIVE: Record<ServiceName, () => Promise<RunningService>> = {
+const NATIVE: Record<BuiltInService, () => Promise<RunningService>> = {
   redis: () => startNativeRedis(),
   postgres: startNativePostgres,
   mongodb: startNativeFerretDB,
@@ -31,9 +33,29 @@ const NATIVE: Record<ServiceName, () => Promise<RunningService>> = {
  * get one. Never a skip: a missing database fails the tests loudly.
  */
 export async function startService(name: ServiceName): Promise<RunningService> {
-  const fromEnv = process.env[SERVICE_ENV[name]];
+  const fromEnv = process.env[await envVariable(name)];
   if (fromEnv) return { name, url: fromEnv, source: 'env', stop: async () => {} };
   return startSharedService(name);
+}
+
+function isBuiltIn(name: ServiceName): name is BuiltInService {
+  return Object.hasOwn(NATIVE, name);
+}
+
+async function envVariable(name: ServiceName): Promise<string> {
+  if (isBuiltIn(name)) return SERVICE_ENV[name];
+  const plugin = await findServerPlugin(name);
+  if (!plugin)
+    throw new Error(`No test server kind ${JSON.stringify(name)}: no built-in and no packages/*/test/server.ts for it`);
+  return plugin.env;
+}
+
+/** The native starter of a built-in kind, or of the backend package that brings the kind. */
+async function nativeStarter(name: ServiceName): Promise<() => Promise<RunningService>> {
+  if (isBuiltIn(name)) return NATIVE[name];
+  const plugin = await findServerPlugin(name);
+  if (!plugin) throw new Error(`No test server kind ${JSON.stringify(name)}`);
+  return () => plugin.startNativeServer();
 }
 
 /**
@@ -44,11 +66,13 @@ export async function startService(name: ServiceName): Promise<RunningService> {
 export async function startPrivateService(name: ServiceName): Promise<RunningService & { restart(): Promise<void> }> {
   const problems: string[] = [];
   try {
-    return (await NATIVE[name]()) as RunningService & { restart(): Promise<void> };
+    return (await (
+      await nativeStarter(name)
+    )()) as RunningService & { restart(): Promise<void> };
   } catch (error) {
     problems.push((error as Error).message);
   }
-  if (await containerRuntimeAvailable()) {
+  if (isBuiltIn(name) && (await containerRuntimeAvailable())) {
     return (await startContainer(name)) as RunningService & { restart(): Promise<void> };
   }
   problems.push('no container runtime answered');
@@ -58,10 +82,10 @@ export async function startPrivateService(name: ServiceName): Promise<RunningSer
 /** A shared server for a test run: the environment URL, then Testcontainers, then native. */
 async function startSharedService(name: ServiceName): Promise<RunningService> {
   const problems: string[] = [];
-  if (await containerRuntimeAvailable()) return startContainer(name);
-  problems.push('no container runtime answered');
+  if (isBuiltIn(name) && (await containerRuntimeAvailable())) return startContainer(name);
+  problems.push(isBuiltIn(name) ? 'no container runtime answered' : 'no container image for this kind');
   try {
-    return await NATIVE[name]();
+    return await (await nativeStarter(name))();
   } catch (error) {
     problems.push((error as Error).message);
   }

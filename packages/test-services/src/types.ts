@@ -1,7 +1,11 @@
-export type ServiceName = 'redis' | 'postgres' | 'mongodb' | 'dynamodb';
+/** The kinds of server this package starts by itself (native, or a container where one answers). */
+export type BuiltInService = 'redis' | 'postgres' | 'mongodb' | 'dynamodb';
+
+/** A built-in kind, or one a backend brings in its `test/server.ts` (see plugins.ts). */
+export type ServiceName = BuiltInService | (string & {});
 
 export interface RunningService {
-  name: ServiceName;
+  name: string;
   /** Connection URL (for DynamoDB, the endpoint `http://127.0.0.1:port`). */
   url: string;
   /** Where it came from: an environment URL, a container, or a native server we started. */

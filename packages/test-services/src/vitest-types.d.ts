@@ -10,6 +10,8 @@ declare module 'vitest' {
     postgresUrl: string;
     mongodbUrl: string;
     dynamodbEndpoint: string;
+    /** Every started server's URL by kind, including kinds that backends bring. */
+    serviceUrls: Record<string, string>;
   }
 }
 

@@ -12,6 +12,8 @@ declare module 'vitest' {
     postgresUrl: string;
     mongodbUrl: string;
     dynamodbEndpoint: string;
+    /** Every started server's URL by kind, including kinds that backends bring. */
+    serviceUrls: Record<string, string>;
   }
 }
 
@@ -25,8 +27,9 @@ const KEY = {
 export function serviceGlobalSetup(...names: ServiceName[]) {
   return async function setup(project: TestProject) {
     const services = await Promise.all(names.map((name) => startService(name)));
+    project.provide('serviceUrls', Object.fromEntries(services.map((service) => [service.name, service.url])));
     for (const service of services) {
-      project.provide(KEY[service.name], service.url);
+      if (Object.hasOwn(KEY, service.name)) project.provide(KEY[service.name as keyof typeof KEY], service.url);
       console.log(
         `[test-services] ${service.name}: ${service.source} at ${service.url.replace(/\/\/[^@/]*@/, '//***@')}`,
       );

@@ -5,7 +5,8 @@ import { SessionValidationError } from '../errors/session-errors.js';
  * be an object, and a key the constructor does not know (a typo such as `tllSeconds`, or `url`
  * where a backend takes none) is refused by name rather than silently ignored.
  */
-export function checkOptions(owner: string, options: unknown, known: readonly string[]): void {
+export function checkOptions(owner: string, options: unknown, knownKeys: readonly string[]): void {
+  const known = [...new Set(knownKeys)];
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new SessionValidationError(
       `${owner} options must be an object${known.length > 0 ? ` with some of: ${known.join(', ')}` : ''}`,

@@ -6,7 +6,7 @@ export {
   type SessionDecryptionErrorDetails,
 } from './decryption-error.js';
 export { type DriverErrorMapper, isConnectionError, mapDriverError, runOperation } from './operation.js';
-export { redactSecrets, redactUrl, registerSecret } from './redact.js';
+export { redactSecrets, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';
 export { sanitizeError } from './sanitize.js';
 export {
   SessionClosedError,

@@ -41,6 +41,42 @@ export function registerSecret(secret: unknown): void {
   }
 }
 
+/**
+ * Registers every credential a connection URL carries, so that it is masked wherever it turns
+ * up: the password of the user-info and the values of secret-looking query parameters, each as
+ * written, percent-decoded, and without the tabs and line breaks URL parsers drop. Both readings
+ * of the user-info are taken: the standard one (it ends at the first `/`, `?` or `#`) and the
+ * lenient one (it ends at the last `@` of the line), since a caller may not have percent-encoded
+ * a password that holds those characters. A user name alone is not registered (registering
+ * `default` would mask that word everywhere); the URL patterns still mask it inside URLs.
+ * Stores call it with every URL they are given; it never throws.
+ */
+export function registerUrlSecrets(url: unknown): void {
+  if (typeof url !== 'string') return;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  const line = url.slice(scheme ? scheme[0].length : 0).split(/[\r\n]/, 1)[0]!;
+  if (scheme) {
+    const authority = line.split(/[/?#]/, 1)[0]!;
+    for (const part of [authority, line]) {
+      const userInfo = part.slice(0, Math.max(0, part.lastIndexOf('@')));
+      const colon = userInfo.indexOf(':');
+      if (colon !== -1) registerForms(userInfo.slice(colon + 1));
+    }
+  }
+  for (const match of url.matchAll(SECRET_PARAMS)) {
+    const value = match[2]!.replace(/^['"]|['"]$/g, '');
+    registerForms(value);
+    registerSecret(safeDecode(value.replace(/\+/g, ' ')));
+  }
+}
+
+function registerForms(secret: string): void {
+  for (const form of [secret, safeDecode(secret)]) {
+    registerSecret(form);
+    registerSecret(form.replace(/[\t\r\n]/g, ''));
+  }
+}
+
 /** Masks credentials in `text`: URL user-info, secret parameters and properties, authorization headers. */
 export function redactSecrets(text: string): string {
   let out = maskUserInfo(String(text));
@@ -84,6 +120,14 @@ function maskUserInfo(text: string): string {
     pos = end + lastAt;
   }
   return out + text.slice(pos);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function safeEncode(text: string): string {

@@ -34,6 +34,12 @@ export interface BackendTestServer {
    * and a native starter of the same name, or `none` for a backend that needs no server (a file).
    */
   readonly service: string;
+  /**
+   * A store URL on the running test server `serverUrl` (undefined for `service: 'none'`) whose
+   * namespace (key prefix, table, database) is `run` and nothing else, so that concurrent runs
+   * and other tests never see each other's sessions.
+   */
+  storeUrl(serverUrl: string | undefined, run: string): string;
 }
 
 /** True when `url` uses one of `descriptor`'s schemes (or its own `matches`). */

@@ -60,3 +60,16 @@ export function definedOptions(options: Record<string, unknown>): Record<string,
   for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
   return out;
 }
+
+/** `url` with `params` appended to its query (values percent-encoded), keeping everything else as it is. */
+export function withUrlParams(url: string, params: Record<string, string>): string {
+  const hash = url.indexOf('#');
+  const base = hash === -1 ? url : url.slice(0, hash);
+  const fragment = hash === -1 ? '' : url.slice(hash);
+  const query = Object.entries(params)
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+    .join('&');
+  if (query === '') return url;
+  const separator = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?';
+  return `${base}${separator}${query}${fragment}`;
+}

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { redactSecrets, redactUrl, registerSecret } from '../../src/errors/redact.js';
+import { redactSecrets, redactUrl, registerSecret, registerUrlSecrets } from '../../src/errors/redact.js';
 import { SessionConnectionError, SessionStorageError } from '../../src/errors/session-errors.js';
 
 // Every case holds the marker S3CRET in the credential; none of the outputs may contain it.
@@ -90,5 +90,14 @@ describe('error causes', () => {
       operation: 'popItem',
       cause: { name: 'Error', message: 'boom' },
     });
+  });
+});
+
+describe('registerUrlSecrets', () => {
+  it('registers the user-info password (raw and decoded) and secret parameters of a URL', () => {
+    registerUrlSecrets('postgres://app:S3CRET%20url%40pw@db/app?sslkey=S3CRETkeyfile&mode=ro');
+    expect(redactSecrets('driver said: bad password "S3CRET url@pw"')).not.toContain('S3CRET');
+    expect(redactSecrets('cannot read S3CRETkeyfile')).not.toContain('S3CRET');
+    expect(() => registerUrlSecrets(undefined)).not.toThrow();
   });
 });

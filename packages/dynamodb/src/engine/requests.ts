@@ -1,0 +1,283 @@
+/**
+ * The DynamoDB requests of one session's partition: the only engine file that sends anything.
+ * Every request goes through {@link sendWithRetries} (throttling, and a missing table created on
+ * the spot when `createTable` is on).
+ */
+import {
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  TransactGetItemsCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { setupTable } from '../setup.js';
+import type { ChainPage } from './chain.js';
+import {
+  A,
+  ITEM_SK_MIN,
+  ITEM_SK_PREFIX,
+  itemRow,
+  itemSk,
+  M,
+  META_SK,
+  type Meta,
+  type MetaState,
+  n,
+  num,
+  OP_SK_PREFIX,
+  opSk,
+  PARTITION_KEY,
+  parseMeta,
+  type Row,
+  type RowSpec,
+  rowKey,
+  SORT_KEY,
+  seqOf,
+  TTL_ATTRIBUTE,
+} from './layout.js';
+import { batchWriteAll, PARALLEL_REQUESTS, type TransactionPlan, transactionActions } from './plan.js';
+import { errorName, inParallel, sendWithRetries } from './retry.js';
+import { cancelledOutcome, type TransactionOutcome } from './verdict.js';
+
+export class SessionRequests {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #pk: string;
+  readonly #createTable: boolean;
+
+  constructor(client: DynamoDBClient, tableName: string, sessionId: string, createTable: boolean) {
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#pk = sessionId;
+    this.#createTable = createTable;
+  }
+
+  /** One page of the descending Query from the metadata row down through the item rows. */
+  readonly chainPage = async (limit: number | undefined, startKey: Row | undefined): Promise<ChainPage> => {
+    const page = await this.#call(() =>
+      this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: { ':pk': { S: this.#pk }, ':lo': { S: ITEM_SK_MIN }, ':hi': { S: META_SK } },
+          ScanIndexForward: false,
+          ConsistentRead: true,
+          ...(limit === undefined ? {} : { Limit: limit }),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      ),
+    );
+    return { rows: page.Items ?? [], lastKey: page.LastEvaluatedKey };
+  };
+
+  async getMeta(): Promise<Meta | undefined> {
+    const result = await this.#call(() =>
+      this.#client.send(
+        new GetItemCommand({ TableName: this.#tableName, Key: this.#key(META_SK), ConsistentRead: true }),
+      ),
+    );
+    return parseMeta(result.Item);
+  }
+
+  async transact(plan: TransactionPlan): Promise<TransactionOutcome> {
+    const { actions, overflow } = transactionActions(plan, this.#tableName, this.#pk, Date.now());
+    try {
+      await this.#call(() => this.#client.send(new TransactWriteItemsCommand({ TransactItems: actions })));
+      return { kind: 'committed', overflow };
+    } catch (error) {
+      const outcome = cancelledOutcome(error, plan.operation);
+      if (!outcome) throw error;
+      return outcome;
+    }
+  }
+
+  /** The metadata and an operation-id row, in one serializable read. */
+  async metaAndOperation(operationId: string): Promise<{ meta: Meta | undefined; recorded: Row | undefined }> {
+    const result = await this.#call(() =>
+      this.#client.send(
+        new TransactGetItemsCommand({
+          TransactItems: [
+            { Get: { TableName: this.#tableName, Key: this.#key(META_SK) } },
+            { Get: { TableName: this.#tableName, Key: this.#key(opSk(operationId)) } },
+          ],
+        }),
+      ),
+    );
+    return { meta: parseMeta(result.Responses?.[0]?.Item), recorded: result.Responses?.[1]?.Item };
+  }
+
+  /** Reserves `count` sequence numbers with an atomic `ADD`; returns the metadata after it. */
+  async reserve(count: number): Promise<Meta> {
+    const result = await this.#call(() =>
+      this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: this.#key(META_SK),
+          UpdateExpression: 'ADD #next :count, #v :one',
+          ExpressionAttributeNames: { '#next': M.nextSeq, '#v': M.version },
+          ExpressionAttributeValues: { ':count': n(count), ':one': n(1) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return parseMeta(result.Attributes) as Meta;
+  }
+
+  /**
+   * Empties the history for every reader at once (`top = -1`, a new generation); returns the
+   * metadata after it, or undefined when there is no metadata row (nothing to clear).
+   */
+  async clearMeta(now: number): Promise<Meta | undefined> {
+    try {
+      const result = await this.#call(() =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: this.#key(META_SK),
+            UpdateExpression:
+              'SET #top = :none, #updated = :now, #g = if_not_exists(#g, :now) + :one ADD #v :one REMOVE #expMs, #rowsExp',
+            ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: {
+              '#top': M.top,
+              '#updated': M.updatedAt,
+              '#g': M.generation,
+              '#v': M.version,
+              '#expMs': M.expiresAtMs,
+              '#rowsExp': M.rowsExpireAt,
+              '#pk': PARTITION_KEY,
+            },
+            ExpressionAttributeValues: { ':none': n(-1), ':now': n(now), ':one': n(1) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return parseMeta(result.Attributes);
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+      return undefined;
+    }
+  }
+
+  /** Puts staged rows (not linked to the chain yet). */
+  async putRows(generation: number, rows: readonly RowSpec[], expiresAt: number | undefined): Promise<void> {
+    await this.#batchWrite(
+      rows.map((spec) => ({ PutRequest: { Item: itemRow(this.#pk, generation, spec, expiresAt) } })),
+    );
+  }
+
+  async deleteRows(seqs: readonly number[]): Promise<void> {
+    await this.#batchWrite(seqs.map((seq) => ({ DeleteRequest: { Key: this.#key(itemSk(seq)) } })));
+  }
+
+  /** Deletes item rows below `seq` (all dead after a whole-history replacement). */
+  async deleteDeadBelow(seq: number): Promise<void> {
+    if (seq <= 0) return;
+    const dead: number[] = [];
+    await this.#keys(itemSk(seq - 1), (sk) => {
+      dead.push(seqOf(sk));
+    });
+    await this.deleteRows(dead);
+  }
+
+  /**
+   * After a clear to `meta`: every item row allocated before it is dead (later writes get higher
+   * sequence numbers), and so is every operation id of an older generation.
+   */
+  async deleteCleared(meta: Meta): Promise<void> {
+    const generation = meta.generation as number;
+    const dead: string[] = [];
+    await this.#keys(undefined, (sk, g) => {
+      const item = sk.startsWith(ITEM_SK_PREFIX) && seqOf(sk) < meta.nextSeq;
+      const op = sk.startsWith(OP_SK_PREFIX) && (g === undefined || g < generation);
+      if (item || op) dead.push(sk);
+    });
+    await this.#batchWrite(dead.map((sk) => ({ DeleteRequest: { Key: this.#key(sk) } })));
+  }
+
+  /**
+   * Stamps every row of the history up to `kept` with the TTL of `state` (or removes it when the
+   * session no longer expires). A TTL only ever moves later (a row without one keeps none), so a
+   * stamp by a write that then loses its race, or a concurrent handle's stamp, never shortens a
+   * row's life below what another write committed. One `UpdateItem` per row.
+   */
+  async stampRows(state: MetaState, kept: number): Promise<void> {
+    if (kept < 0) return;
+    const seqs: number[] = [];
+    await this.#keys(itemSk(kept), (sk, generation) => {
+      if (generation === state.generation) seqs.push(seqOf(sk));
+    });
+    const ttl = state.expiresAt;
+    await inParallel(seqs, PARALLEL_REQUESTS * 2, async (seq) => {
+      try {
+        await this.#call(() =>
+          this.#client.send(
+            new UpdateItemCommand({
+              TableName: this.#tableName,
+              Key: this.#key(itemSk(seq)),
+              UpdateExpression: ttl === undefined ? 'REMOVE #ttl' : 'SET #ttl = :ttl',
+              ConditionExpression: ttl === undefined ? 'attribute_exists(#ttl)' : '#ttl < :ttl',
+              ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+              ...(ttl === undefined ? {} : { ExpressionAttributeValues: { ':ttl': n(ttl) } }),
+            }),
+          ),
+        );
+      } catch (error) {
+        // Already as late (or gone: popped meanwhile, and then this write loses its race).
+        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+      }
+    });
+  }
+
+  /**
+   * Keys (and generations) of the partition's rows, oldest first: the item rows up to `highSk`,
+   * or, without it, every row but the metadata.
+   */
+  async #keys(highSk: string | undefined, visit: (sk: string, generation: number | undefined) => void): Promise<void> {
+    let startKey: Row | undefined;
+    do {
+      const page = await this.#call(() =>
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            KeyConditionExpression: highSk === undefined ? '#pk = :pk' : '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#g': A.generation },
+            ExpressionAttributeValues:
+              highSk === undefined
+                ? { ':pk': { S: this.#pk } }
+                : { ':pk': { S: this.#pk }, ':lo': { S: ITEM_SK_MIN }, ':hi': { S: highSk } },
+            ProjectionExpression: '#sk, #g',
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const row of page.Items ?? []) {
+        const sk = row[SORT_KEY]?.S ?? '';
+        if (sk !== META_SK) visit(sk, num(row[A.generation]));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async #batchWrite(requests: WriteRequest[]): Promise<void> {
+    const table = this.#tableName;
+    await batchWriteAll(requests, async (batch) => {
+      const result = await this.#call(() =>
+        this.#client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } })),
+      );
+      return result.UnprocessedItems?.[table] ?? [];
+    });
+  }
+
+  #key(sk: string): Row {
+    return rowKey(this.#pk, sk);
+  }
+
+  #call<T>(send: () => Promise<T>): Promise<T> {
+    return sendWithRetries(send, this.#createTable ? () => setupTable(this.#client, this.#tableName) : undefined);
+  }
+}

@@ -1,0 +1,72 @@
+import { OncePerClient } from '@sessions/core';
+import { SCHEMA_VERSION, schemaStatements } from './engine/ddl.js';
+import type { Tables } from './engine/identifiers.js';
+import type { PostgresClient } from './options.js';
+
+/**
+ * Tables written by a newer release. A plain error on purpose: whichever public method ran the
+ * setup (`setup()`, or any operation doing it lazily) reports it as its own `SessionStorageError`.
+ */
+export class NewerSchemaError extends Error {
+  override name = 'NewerSchemaError';
+}
+
+/**
+ * Creates or upgrades the tables of one namespace, idempotently, in ONE transaction that first
+ * takes a transaction-scoped advisory lock on the namespace: several processes setting up at once
+ * queue on the lock, and the first one creates the tables. The lock is released at commit or
+ * rollback, so it works behind transaction-mode poolers too.
+ */
+async function createTables(client: PostgresClient, t: Tables): Promise<void> {
+  await client.begin(async (tx) => {
+    // Quiet the "already exists, skipping" notices of IF NOT EXISTS, even on a caller's client.
+    await tx.unsafe('SET LOCAL client_min_messages = warning');
+    await tx.unsafe(
+      `SELECT pg_advisory_xact_lock(hashtext('@sessions/postgres'), hashtext($1::text)) AS locked`,
+      [`${t.schema}.${t.prefix}`],
+      { prepare: false },
+    );
+    const [table] = await tx.unsafe<{ present: boolean }[]>(
+      'SELECT to_regclass($1::text) IS NOT NULL AS present',
+      [t.version],
+      { prepare: false },
+    );
+    let current: number | null = null;
+    if (table?.present) {
+      const [row] = await tx.unsafe<{ version: number }[]>(`SELECT version FROM ${t.version} WHERE id = 1`);
+      current = row?.version ?? null;
+    }
+    if (current !== null && current > SCHEMA_VERSION) {
+      throw new NewerSchemaError(
+        `The tables ${t.schema}.${t.prefix}* are at schema version ${current}, newer than this package understands (${SCHEMA_VERSION}); upgrade @sessions/postgres`,
+      );
+    }
+    if (current === SCHEMA_VERSION) return;
+    // Only create the schema when it is missing: CREATE SCHEMA needs a privilege on the
+    // database that a role owning just its schema may lack, even with IF NOT EXISTS.
+    const [schema] = await tx.unsafe<{ present: boolean }[]>(
+      'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1::text) AS present',
+      [t.schema],
+    );
+    if (!schema?.present) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${t.qschema}`);
+    for (const statement of schemaStatements(t)) await tx.unsafe(statement);
+    await tx.unsafe(
+      `INSERT INTO ${t.version} (id, version, updated_at) VALUES (1, $1::int, now())
+ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_at = now()`,
+      [SCHEMA_VERSION],
+    );
+  });
+}
+
+/** One setup per client and namespace, shared by every store and session using them. */
+const setups = new OncePerClient();
+
+/** Lazy setup before an operation: once per client and namespace (retried after a failure). */
+export function ensureSchema(client: PostgresClient, t: Tables): Promise<void> {
+  return setups.run(client, t.key, () => createTables(client, t));
+}
+
+/** `store.setup()`: runs now, even if done before, and is remembered as done when it succeeds. */
+export function setup(client: PostgresClient, t: Tables): Promise<void> {
+  return setups.run(client, t.key, () => createTables(client, t), true);
+}

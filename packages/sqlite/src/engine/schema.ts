@@ -1,0 +1,81 @@
+import type { InStatement } from '@libsql/client';
+import { validateName } from '@sessions/core';
+
+/** The version of the layout below. Later releases migrate from the number stored in the database. */
+export const SCHEMA_VERSION = 1;
+
+/** Default `tablePrefix`: `agents_sessions`, `agents_items`, `agents_operations`, `agents_schema`. */
+export const DEFAULT_TABLE_PREFIX = 'agents_';
+
+/** Quoted identifiers of one namespace (validated by `validateName`, then double-quoted). */
+export interface SchemaNames {
+  prefix: string;
+  sessions: string;
+  items: string;
+  operations: string;
+  schema: string;
+  expiresIndex: string;
+  cascadeTrigger: string;
+}
+
+export function schemaNames(tablePrefix: unknown = DEFAULT_TABLE_PREFIX): SchemaNames {
+  const prefix = validateName(tablePrefix, 'tablePrefix');
+  const q = (suffix: string) => `"${prefix}${suffix}"`;
+  return {
+    prefix,
+    sessions: q('sessions'),
+    items: q('items'),
+    operations: q('operations'),
+    schema: q('schema'),
+    expiresIndex: q('sessions_expires_at'),
+    cascadeTrigger: q('sessions_cascade'),
+  };
+}
+
+/**
+ * The whole layout, idempotent (`IF NOT EXISTS` everywhere) so that any number of processes
+ * may run it at once: it runs as one `BEGIN IMMEDIATE` batch, which SQLite serialises. The last
+ * statement reads the stored version back.
+ */
+export function schemaStatements(n: SchemaNames, now: number): InStatement[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${n.schema} (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      version INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+    {
+      sql: `INSERT INTO ${n.schema} (id, version, updated_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      args: [SCHEMA_VERSION, now],
+    },
+    `CREATE TABLE IF NOT EXISTS ${n.sessions} (
+      session_id TEXT NOT NULL PRIMARY KEY,
+      next_seq INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      expires_at INTEGER
+    ) WITHOUT ROWID`,
+    `CREATE INDEX IF NOT EXISTS ${n.expiresIndex} ON ${n.sessions} (expires_at) WHERE expires_at IS NOT NULL`,
+    `CREATE TABLE IF NOT EXISTS ${n.items} (
+      session_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      item TEXT NOT NULL,
+      PRIMARY KEY (session_id, seq)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${n.operations} (
+      session_id TEXT NOT NULL,
+      operation_id TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      nonce TEXT NOT NULL,
+      PRIMARY KEY (session_id, operation_id)
+    ) WITHOUT ROWID`,
+    // Deleting a session row (clearSession, expiry) removes its items and operation ids in the
+    // same statement, hence in the same transaction.
+    `CREATE TRIGGER IF NOT EXISTS ${n.cascadeTrigger} AFTER DELETE ON ${n.sessions} FOR EACH ROW BEGIN
+      DELETE FROM ${n.items} WHERE session_id = OLD.session_id;
+      DELETE FROM ${n.operations} WHERE session_id = OLD.session_id;
+    END`,
+    `SELECT version FROM ${n.schema} WHERE id = 1`,
+  ];
+}
