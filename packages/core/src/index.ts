@@ -59,6 +59,8 @@ export {
   definedOptions,
   parseBooleanParam,
   parseNumberParam,
+  type StoreUrlParams,
+  storeOptionsFromUrl,
   takeUrlParams,
   withUrlParams,
 } from './url/params.js';

@@ -3,31 +3,12 @@
  * CLI reads every backend's descriptor). `ttlSeconds`, `database` and `collectionPrefix` are
  * ours and removed; every other query parameter stays in the URL for the driver.
  */
-import {
-  decodeUrlPart,
-  definedOptions,
-  parseNumberParam,
-  registerSecret,
-  registerUrlSecrets,
-  SessionValidationError,
-  takeUrlParams,
-} from '@sessions/core';
-
-/** Query parameters this package reads (and removes) from a URL. */
-export const URL_PARAMS: readonly string[] = ['ttlSeconds', 'database', 'collectionPrefix'];
+import { decodeUrlPart, registerSecret, registerUrlSecrets, storeOptionsFromUrl } from '@sessions/core';
 
 export function optionsFromUrl(url: string): Record<string, unknown> {
-  if (typeof url !== 'string' || url.length === 0) {
-    throw new SessionValidationError('A MongoDB URL must be a non-empty string');
-  }
+  const options = storeOptionsFromUrl(url, { label: 'A MongoDB URL', text: ['database', 'collectionPrefix'] });
   registerMongoUrlSecrets(url);
-  const { rest, params } = takeUrlParams(url, URL_PARAMS);
-  return definedOptions({
-    url: rest,
-    database: params.get('database'),
-    collectionPrefix: params.get('collectionPrefix'),
-    ttlSeconds: parseNumberParam(params.get('ttlSeconds'), 'ttlSeconds'),
-  });
+  return options;
 }
 
 /**

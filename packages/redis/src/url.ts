@@ -1,13 +1,4 @@
-import {
-  definedOptions,
-  parseNumberParam,
-  registerUrlSecrets,
-  SessionValidationError,
-  takeUrlParams,
-} from '@sessions/core';
-
-/** The query parameters this package reads and removes; every other one stays for node-redis. */
-export const URL_PARAMS: readonly string[] = ['ttlSeconds', 'keyPrefix'];
+import { storeOptionsFromUrl } from '@sessions/core';
 
 /**
  * Store options for `redis[s]://[[user][:password]@]host[:port][/db][?ttlSeconds=…&keyPrefix=…]`:
@@ -15,14 +6,5 @@ export const URL_PARAMS: readonly string[] = ['ttlSeconds', 'keyPrefix'];
  * is registered so that it is masked wherever it would be printed.
  */
 export function optionsFromUrl(url: string): Record<string, unknown> {
-  if (typeof url !== 'string' || url.length === 0) {
-    throw new SessionValidationError('a Redis URL must be a non-empty string');
-  }
-  registerUrlSecrets(url);
-  const { rest, params } = takeUrlParams(url, URL_PARAMS);
-  return definedOptions({
-    url: rest,
-    keyPrefix: params.get('keyPrefix'),
-    ttlSeconds: parseNumberParam(params.get('ttlSeconds'), 'ttlSeconds'),
-  });
+  return storeOptionsFromUrl(url, { label: 'a Redis URL', text: ['keyPrefix'] });
 }

@@ -2,13 +2,7 @@
  * URL → store options, with no I/O and no driver import (the descriptor loads this file alone).
  * Formerly the `sqlite` row of the CLI's backend table; same parameters, same behaviour.
  */
-import {
-  definedOptions,
-  parseNumberParam,
-  registerUrlSecrets,
-  SessionValidationError,
-  takeUrlParams,
-} from '@sessions/core';
+import { storeOptionsFromUrl, takeUrlParams } from '@sessions/core';
 
 /** URL schemes a store opens (lower case). `:memory:` has none and is matched on its own. */
 export const SQLITE_SCHEMES: readonly string[] = ['file', 'libsql', 'http', 'https', 'ws', 'wss'];
@@ -39,14 +33,5 @@ export function matchesSqliteUrl(url: string): boolean {
  * `@libsql/client`. The URL itself is checked by the store.
  */
 export function optionsFromUrl(url: string): Record<string, unknown> {
-  if (typeof url !== 'string' || url.length === 0) {
-    throw new SessionValidationError('a SQLite / libSQL URL must be a non-empty string');
-  }
-  const { rest, params } = takeUrlParams(url, STORE_PARAMS);
-  registerUrlSecrets(rest);
-  return definedOptions({
-    url: rest,
-    tablePrefix: params.get('tablePrefix'),
-    ttlSeconds: parseNumberParam(params.get('ttlSeconds'), 'ttlSeconds'),
-  });
+  return storeOptionsFromUrl(url, { label: 'a SQLite / libSQL URL', text: ['tablePrefix'] });
 }

@@ -1,3 +1,4 @@
+import { registerUrlSecrets } from '../errors/redact.js';
 import { SessionValidationError } from '../errors/session-errors.js';
 
 /**
@@ -72,4 +73,34 @@ export function withUrlParams(url: string, params: Record<string, string>): stri
   if (query === '') return url;
   const separator = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?';
   return `${base}${separator}${query}${fragment}`;
+}
+
+/** What a backend reads from the query of its URLs, besides `ttlSeconds`. */
+export interface StoreUrlParams {
+  /** Names the URL in the error for an empty one: `a Redis URL`. */
+  label: string;
+  /** Namespace parameters taken as text: `keyPrefix`, `schema`, `database`, … */
+  text?: readonly string[];
+  /** Parameters taken as `true`/`false` (`1`/`0`, `yes`/`no`). */
+  flags?: readonly string[];
+}
+
+/**
+ * The common part of every backend's `optionsFromUrl`: registers the URL's credentials, reads
+ * and removes `ttlSeconds` and the backend's own parameters, and leaves every other parameter in
+ * `url` for the driver. `{ url, ttlSeconds?, <text>?, <flags>? }`, without undefined values.
+ */
+export function storeOptionsFromUrl(url: string, spec: StoreUrlParams): Record<string, unknown> {
+  if (typeof url !== 'string' || url.length === 0) {
+    throw new SessionValidationError(`${spec.label} must be a non-empty string`);
+  }
+  registerUrlSecrets(url);
+  const text = spec.text ?? [];
+  const flags = spec.flags ?? [];
+  const { rest, params } = takeUrlParams(url, ['ttlSeconds', ...text, ...flags]);
+  const options: Record<string, unknown> = { url: rest };
+  for (const name of text) options[name] = params.get(name);
+  for (const name of flags) options[name] = parseBooleanParam(params.get(name), name);
+  options.ttlSeconds = parseNumberParam(params.get('ttlSeconds'), 'ttlSeconds');
+  return definedOptions(options);
 }
