@@ -5,11 +5,14 @@ export { BaseSession, type BaseSessionOptions } from './base/session.js';
 export { BaseSessionStore, type BaseSessionStoreOptions } from './base/store.js';
 export { SessionWriteQueue } from './base/write-queue.js';
 export {
+  DEFAULT_TIMEOUT_MS,
   MAX_SESSION_ID_BYTES,
+  MAX_TTL_SECONDS,
   validateLimit,
   validateName,
   validateOperationId,
   validateSessionId,
+  validateTimeoutMs,
   validateTtlSeconds,
 } from './encoding/arguments.js';
 export {

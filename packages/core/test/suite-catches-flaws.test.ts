@@ -23,6 +23,10 @@ const expectations: Record<Flaw, string> = {
     'compaction and mutations > readers never see half a compaction, and a bad replacement changes nothing',
   'clear-keeps-operation-ids':
     'history transactions > clearSession forgets operation ids: the same id applies again afterwards',
+  'lax-transaction-arguments':
+    "history transactions > the SDK's argument rules: blank ids, unknown fields and throwing getters are refused before I/O",
+  'replaces-every-duplicate-call':
+    'compaction and mutations > applyHistoryMutations keeps one replacement when a call id is stored twice, as the SDK does',
 };
 
 describe('the contract suite catches flawed sessions', () => {

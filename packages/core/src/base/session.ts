@@ -1,4 +1,4 @@
-import { validateLimit, validateSessionId, validateTtlSeconds } from '../encoding/arguments.js';
+import { validateLimit, validateSessionId, validateTimeoutMs, validateTtlSeconds } from '../encoding/arguments.js';
 import { decodeItem, decodeItems, encodeItems, utf8ByteLength } from '../encoding/items.js';
 import {
   type EncodedHistoryTransaction,
@@ -9,6 +9,7 @@ import { mapDriverError, runOperation } from '../errors/operation.js';
 import {
   SessionClosedError,
   SessionConflictError,
+  SessionCorruptDataError,
   type SessionError,
   SessionItemTooLargeError,
   SessionValidationError,
@@ -16,7 +17,10 @@ import {
 import { INSPECT } from './inspect.js';
 import { checkOptions } from './options.js';
 
-const BASE_SESSION_OPTIONS = ['sessionId', 'ttlSeconds', 'isClosed'] as const;
+const BASE_SESSION_OPTIONS = ['sessionId', 'ttlSeconds', 'timeoutMs', 'isClosed'] as const;
+
+/** Operations that only read: a late answer to them cannot have changed anything. */
+const READS = new Set(['getItems', 'getSessionId']);
 
 import type { AgentInputItem, FullSession, HistoryMutationArgs, HistoryTransactionArgs } from '../protocol/session.js';
 
@@ -25,6 +29,11 @@ export interface BaseSessionOptions {
   sessionId: string;
   /** Expire the session this many seconds after its last write (sliding). */
   ttlSeconds?: number;
+  /**
+   * Deadline of every operation in milliseconds (default 10,000): connecting, queueing and the
+   * database call together. Past it the call fails with `SessionTimeoutError`.
+   */
+  timeoutMs?: number;
   /** Set by a store so that its sessions fail with `SessionClosedError` once it is closed. */
   isClosed?: () => boolean;
 }
@@ -38,6 +47,7 @@ export interface BaseSessionOptions {
 export abstract class BaseSession implements FullSession {
   readonly sessionId: string;
   readonly ttlSeconds: number | undefined;
+  readonly timeoutMs: number;
   readonly #isClosed: () => boolean;
 
   /** `knownOptions`: the subclass's own option keys; any key neither it nor the base knows is refused. */
@@ -48,6 +58,7 @@ export abstract class BaseSession implements FullSession {
     if (knownOptions) checkOptions(new.target.name, options, [...BASE_SESSION_OPTIONS, ...knownOptions]);
     this.sessionId = validateSessionId(options.sessionId);
     this.ttlSeconds = validateTtlSeconds(options.ttlSeconds);
+    this.timeoutMs = validateTimeoutMs(options.timeoutMs);
     this.#isClosed = options.isClosed ?? (() => false);
   }
 
@@ -99,7 +110,16 @@ export abstract class BaseSession implements FullSession {
   async popItem(): Promise<AgentInputItem | undefined> {
     this.assertOpen();
     const text = await this.run('popItem', () => this.popLastItem());
-    return text === undefined ? undefined : decodeItem(text);
+    if (text === undefined) return undefined;
+    try {
+      return decodeItem(text);
+    } catch (error) {
+      // The item is gone by now (the pop is atomic); say so, and hand back what was stored.
+      throw new SessionCorruptDataError(
+        'popItem removed the newest item, but it is not valid JSON; its stored text is in error.removedText',
+        { cause: error, removedText: text },
+      );
+    }
   }
 
   async clearSession(): Promise<void> {
@@ -131,14 +151,10 @@ export abstract class BaseSession implements FullSession {
     if (replacements.size === 0) return;
     for (let attempt = 0; ; attempt++) {
       const stored = await this.run('applyHistoryMutations', () => this.readItems(undefined));
-      const next = stored.map((text) => {
-        const item = decodeItem(text);
-        const replacement =
-          item?.type === 'function_call' && typeof item.callId === 'string' ? replacements.get(item.callId) : undefined;
-        return replacement ?? text;
-      });
-      const first = next.findIndex((text, i) => text !== stored[i]);
-      if (first === -1) return;
+      const next = replaceFunctionCalls(stored, replacements);
+      let first = 0;
+      while (first < stored.length && first < next.length && stored[first] === next[first]) first++;
+      if (first === stored.length && first === next.length) return;
       try {
         await this.run('applyHistoryMutations', () =>
           this.commitTransaction({
@@ -174,7 +190,10 @@ export abstract class BaseSession implements FullSession {
 
   /** Runs a primitive and turns anything the driver throws into a typed `SessionError`. */
   protected run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
-    return runOperation(operation, primitive, (op, error) => this.toSessionError(op, error), this.#isClosed);
+    return runOperation(operation, primitive, (op, error) => this.toSessionError(op, error), this.#isClosed, {
+      timeoutMs: this.timeoutMs,
+      write: !READS.has(operation),
+    });
   }
 
   /** The backend's `errors.ts` mapping; core's default knows only generic socket errors. */
@@ -184,10 +203,31 @@ export abstract class BaseSession implements FullSession {
 
   /** What `console.log(session)` and `JSON.stringify(session)` show: never a client or a credential. */
   toJSON(): Record<string, unknown> {
-    return { sessionId: this.sessionId, ttlSeconds: this.ttlSeconds };
+    return { sessionId: this.sessionId, ttlSeconds: this.ttlSeconds, timeoutMs: this.timeoutMs };
   }
 
   [INSPECT](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
     return `${this.constructor.name} ${inspect(this.toJSON(), options)}`;
   }
+}
+
+/**
+ * The SDK's rule for `replace_function_call`: the first stored `function_call` with the call id
+ * becomes the replacement, and later ones with the same id are dropped (a history must not hold
+ * the same call twice).
+ */
+function replaceFunctionCalls(stored: string[], replacements: Map<string, string>): string[] {
+  const replaced = new Set<string>();
+  const next: string[] = [];
+  for (const text of stored) {
+    const item = decodeItem(text);
+    const callId = item?.type === 'function_call' && typeof item.callId === 'string' ? item.callId : undefined;
+    const replacement = callId === undefined ? undefined : replacements.get(callId);
+    if (replacement === undefined) next.push(text);
+    else if (!replaced.has(callId!)) {
+      replaced.add(callId!);
+      next.push(replacement);
+    }
+  }
+  return next;
 }

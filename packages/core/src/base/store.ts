@@ -1,6 +1,6 @@
-import { validateSessionId, validateTtlSeconds } from '../encoding/arguments.js';
+import { validateSessionId, validateTimeoutMs, validateTtlSeconds } from '../encoding/arguments.js';
 import { mapDriverError, runOperation } from '../errors/operation.js';
-import { SessionClosedError, type SessionError } from '../errors/session-errors.js';
+import { SessionClosedError, type SessionError, SessionValidationError } from '../errors/session-errors.js';
 import type { Session, SessionStore } from '../protocol/session.js';
 import type { ClientHandle } from './client-handle.js';
 import { INSPECT } from './inspect.js';
@@ -10,6 +10,18 @@ import { checkOptions } from './options.js';
 export interface BaseSessionStoreOptions {
   /** Default TTL for every session of the store (sliding, from the last write). */
   ttlSeconds?: number;
+  /**
+   * Deadline of every operation in milliseconds (default 10,000): connecting, queueing and the
+   * database call together; past it a call fails with `SessionTimeoutError`. Backends also hand
+   * it to their driver's own timeouts, so that an abandoned call ends and frees its connection.
+   */
+  timeoutMs?: number;
+  /**
+   * `false`: never create a schema, table, index or file. Reads treat what is missing as empty;
+   * writes fail. For tools that only read (a copy's source) and for locked-down deployments.
+   * Default `true`: created on first use (or by `setup()`).
+   */
+  createIfMissing?: boolean;
 }
 
 /**
@@ -20,14 +32,24 @@ export interface BaseSessionStoreOptions {
  */
 export abstract class BaseSessionStore<S extends Session> implements SessionStore<S> {
   readonly ttlSeconds: number | undefined;
+  readonly timeoutMs: number;
+  readonly createIfMissing: boolean;
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #clients: ClientHandle<unknown>[] = [];
 
   /** `knownOptions`: every option key the subclass accepts; any other key is refused by name. */
   constructor(options: BaseSessionStoreOptions, knownOptions?: readonly string[]) {
-    if (knownOptions) checkOptions(new.target.name, options, ['ttlSeconds', ...knownOptions]);
+    if (knownOptions) {
+      checkOptions(new.target.name, options, ['ttlSeconds', 'timeoutMs', 'createIfMissing', ...knownOptions]);
+    }
     this.ttlSeconds = validateTtlSeconds(options?.ttlSeconds);
+    this.timeoutMs = validateTimeoutMs(options?.timeoutMs);
+    const createIfMissing = options?.createIfMissing ?? true;
+    if (typeof createIfMissing !== 'boolean') {
+      throw new SessionValidationError(`createIfMissing must be true or false, got ${String(createIfMissing)}`);
+    }
+    this.createIfMissing = createIfMissing;
   }
 
   get closed(): boolean {
@@ -84,7 +106,10 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
 
   /** Store-level operations (setup, maintenance) get the same error mapping as session operations. */
   protected run<T>(operation: string, body: () => Promise<T>): Promise<T> {
-    return runOperation(operation, body, (op, error) => this.toSessionError(op, error), this.isClosed);
+    return runOperation(operation, body, (op, error) => this.toSessionError(op, error), this.isClosed, {
+      timeoutMs: this.timeoutMs,
+      write: true,
+    });
   }
 
   /** The backend's `errors.ts` mapping; core's default knows only generic socket errors. */
@@ -98,7 +123,7 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
   }
 
   toJSON(): Record<string, unknown> {
-    return { ...this.describe(), ttlSeconds: this.ttlSeconds, closed: this.#closed };
+    return { ...this.describe(), ttlSeconds: this.ttlSeconds, timeoutMs: this.timeoutMs, closed: this.#closed };
   }
 
   [INSPECT](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {

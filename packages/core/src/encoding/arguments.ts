@@ -39,19 +39,52 @@ export function validateLimit(limit: unknown): number | undefined {
   return limit;
 }
 
-/** `ttlSeconds`: a positive finite number of seconds, or undefined for no expiry. */
+/**
+ * The longest `ttlSeconds` accepted: 100 years. Past that, backends disagree (a Redis expiry in
+ * milliseconds, a Mongo date and a DynamoDB epoch number overflow in different places), so the
+ * bound is checked once, here, before any I/O.
+ */
+export const MAX_TTL_SECONDS = 100 * 365 * 24 * 60 * 60;
+
+/** `ttlSeconds`: a positive finite number of seconds up to {@link MAX_TTL_SECONDS}, or undefined for no expiry. */
 export function validateTtlSeconds(ttlSeconds: unknown): number | undefined {
   if (ttlSeconds === undefined) return undefined;
   if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
     throw new SessionValidationError(`ttlSeconds must be a positive number of seconds, got ${String(ttlSeconds)}`);
   }
+  if (ttlSeconds > MAX_TTL_SECONDS) {
+    throw new SessionValidationError(`ttlSeconds must be at most ${MAX_TTL_SECONDS} (100 years), got ${ttlSeconds}`);
+  }
   return ttlSeconds;
+}
+
+/** Every operation's deadline when none is given: connecting, queueing and the call together. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The longest deadline a timer can hold (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** `timeoutMs`: a positive integer of milliseconds; undefined means {@link DEFAULT_TIMEOUT_MS}. */
+export function validateTimeoutMs(timeoutMs: unknown): number {
+  if (timeoutMs === undefined) return DEFAULT_TIMEOUT_MS;
+  if (
+    typeof timeoutMs !== 'number' ||
+    !Number.isSafeInteger(timeoutMs) ||
+    timeoutMs <= 0 ||
+    timeoutMs > MAX_TIMEOUT_MS
+  ) {
+    throw new SessionValidationError(
+      `timeoutMs must be a positive whole number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${String(timeoutMs)}`,
+    );
+  }
+  return timeoutMs;
 }
 
 /** Operation ids of history transactions: non-empty, at most 256 characters. */
 export function validateOperationId(operationId: unknown): string {
-  if (typeof operationId !== 'string' || operationId.length === 0 || operationId.length > 256) {
-    throw new SessionValidationError('operationId must be a non-empty string of at most 256 characters');
+  // Whitespace alone is refused as the SDK's reference session refuses it: such an id is a bug.
+  if (typeof operationId !== 'string' || operationId.trim().length === 0 || operationId.length > 256) {
+    throw new SessionValidationError('operationId must be a non-blank string of at most 256 characters');
   }
   if (!operationId.isWellFormed() || operationId.includes('\u0000')) {
     throw new SessionValidationError('operationId must be well-formed Unicode without NUL');

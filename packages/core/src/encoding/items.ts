@@ -96,10 +96,16 @@ function encodeValue(value: unknown, path: string, ancestors: Set<object>, depth
   }
 }
 
-/** A getter or a Proxy trap threw while the item was read: the caller's bug, reported where it is. */
+/**
+ * A getter or a Proxy trap threw while the item was read: the caller's bug, reported where it
+ * is. The thrown message is not repeated (it may hold anything, secrets included); its class is.
+ */
 function threw(path: string, error: unknown): SessionSerializationError {
-  const name = (error as Error)?.name ?? 'Error';
-  return new SessionSerializationError(path, `reading it threw ${name}: ${(error as Error)?.message ?? String(error)}`);
+  let name: string = typeof error;
+  try {
+    name = (error as Error)?.constructor?.name ?? name;
+  } catch {}
+  return new SessionSerializationError(path, `reading it threw (${name}); the item cannot be stored`);
 }
 
 function readProperty(record: Record<string, unknown>, key: string, path: string): unknown {

@@ -1,4 +1,4 @@
-import { SessionItemTooLargeError, SessionValidationError } from '../errors/index.js';
+import { SessionError, SessionItemTooLargeError, SessionValidationError } from '../errors/session-errors.js';
 import type { HistoryMutationArgs, HistoryTransactionArgs } from '../protocol/session.js';
 import { validateOperationId } from './arguments.js';
 import { encodeItem, encodeItems, utf8ByteLength } from './items.js';
@@ -16,28 +16,64 @@ export interface EncodedHistoryTransaction {
   replacement: string[];
 }
 
-/** Validates and encodes a transaction before any I/O. */
+/**
+ * Validates and encodes a transaction before any I/O, with the SDK reference session's rules:
+ * a blank operation id and unknown fields on the envelope are refused, and a caller object
+ * whose reading throws (a getter, a Proxy trap) becomes a `SessionValidationError` that does not
+ * carry the thrown message (it may hold anything, secrets included).
+ */
 export function encodeHistoryTransaction(args: HistoryTransactionArgs): EncodedHistoryTransaction {
+  try {
+    return encodeUnchecked(args);
+  } catch (error) {
+    if (error instanceof SessionError) throw error;
+    throw new SessionValidationError('applyHistoryTransaction: reading the arguments failed; they are invalid');
+  }
+}
+
+const ENVELOPE_FIELDS = ['operationId', 'transaction'];
+const TRANSACTION_FIELDS: Record<string, string[]> = {
+  append_items: ['type', 'items'],
+  replace_suffix: ['type', 'expectedSuffix', 'replacement'],
+};
+
+function encodeUnchecked(args: HistoryTransactionArgs): EncodedHistoryTransaction {
   if (args === null || typeof args !== 'object') {
     throw new SessionValidationError('applyHistoryTransaction expects { operationId, transaction }');
   }
+  refuseUnknownFields(args, ENVELOPE_FIELDS, 'applyHistoryTransaction arguments');
   const operationId = validateOperationId(args.operationId);
   const transaction = args.transaction;
+  if (transaction === null || typeof transaction !== 'object') {
+    throw new SessionValidationError('transaction must be an object');
+  }
+  const fields = TRANSACTION_FIELDS[transaction.type as string];
+  if (!fields) {
+    throw new SessionValidationError(
+      `transaction.type must be 'append_items' or 'replace_suffix', got ${JSON.stringify((transaction as { type?: unknown }).type)}`,
+    );
+  }
+  refuseUnknownFields(transaction, fields, 'transaction');
   let expectedSuffix: string[];
   let replacement: string[];
-  if (transaction?.type === 'append_items') {
+  if (transaction.type === 'append_items') {
     expectedSuffix = [];
     replacement = encodeItems(transaction.items, 'transaction.items');
-  } else if (transaction?.type === 'replace_suffix') {
+  } else {
     expectedSuffix = encodeItems(transaction.expectedSuffix, 'transaction.expectedSuffix');
     replacement = encodeItems(transaction.replacement, 'transaction.replacement');
-  } else {
-    throw new SessionValidationError(
-      `transaction.type must be 'append_items' or 'replace_suffix', got ${JSON.stringify((transaction as { type?: unknown } | undefined)?.type)}`,
-    );
   }
   const canonical = `${transaction.type}\n${expectedSuffix.length}\n${expectedSuffix.join('\n')}\n${replacement.join('\n')}`;
   return { operationId, fingerprint: fingerprint(canonical), expectedSuffix, replacement };
+}
+
+function refuseUnknownFields(value: object, known: readonly string[], what: string): void {
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new SessionValidationError(
+      `${what} has unknown field(s) ${unknown.map((key) => JSON.stringify(key)).join(', ')}; expected only ${known.join(', ')}`,
+    );
+  }
 }
 
 /**

@@ -5,10 +5,18 @@ export {
   SessionDecryptionError,
   type SessionDecryptionErrorDetails,
 } from './decryption-error.js';
-export { type DriverErrorMapper, isConnectionError, mapDriverError, runOperation } from './operation.js';
+export {
+  type Deadline,
+  type DriverErrorMapper,
+  isConnectionError,
+  mapDriverError,
+  runOperation,
+  withDeadline,
+} from './operation.js';
 export { redactSecrets, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';
 export { sanitizeError } from './sanitize.js';
 export {
+  SessionAuthenticationError,
   SessionClosedError,
   SessionConflictError,
   type SessionConflictReason,
@@ -19,6 +27,7 @@ export {
   SessionItemTooLargeError,
   SessionSerializationError,
   SessionStorageError,
+  SessionTimeoutError,
   SessionValidationError,
 } from './session-errors.js';
 export { settleTransaction, TRANSACTION_VERDICTS, type TransactionVerdict } from './verdict.js';

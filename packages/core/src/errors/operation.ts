@@ -1,4 +1,10 @@
-import { SessionClosedError, SessionConnectionError, SessionError, SessionStorageError } from './session-errors.js';
+import {
+  SessionClosedError,
+  SessionConnectionError,
+  SessionError,
+  SessionStorageError,
+  SessionTimeoutError,
+} from './session-errors.js';
 
 /** Turns whatever a driver threw during `operation` into a `SessionError` (a backend's `errors.ts`). */
 export type DriverErrorMapper = (operation: string, error: unknown) => SessionError;
@@ -14,14 +20,41 @@ export async function runOperation<T>(
   body: () => Promise<T>,
   mapError: DriverErrorMapper,
   isClosed: () => boolean = () => false,
+  deadline?: Deadline,
 ): Promise<T> {
   try {
-    return await body();
+    return await (deadline ? withDeadline(operation, body(), deadline) : body());
   } catch (error) {
     if (error instanceof SessionError) throw error;
     if (isClosed()) throw new SessionClosedError();
     throw mapError(operation, error);
   }
+}
+
+/** How long an operation may take, and whether it writes (a late write may still land). */
+export interface Deadline {
+  timeoutMs: number;
+  write: boolean;
+}
+
+/**
+ * Rejects with `SessionTimeoutError` once `timeoutMs` have passed. The core deadline is the
+ * outer bound; backends also set their driver's own timeouts so that the abandoned call ends
+ * and frees its connection. A call that settles after the deadline is ignored (and its
+ * rejection swallowed, so that it never becomes an unhandled rejection).
+ */
+export function withDeadline<T>(operation: string, promise: Promise<T>, deadline: Deadline): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new SessionTimeoutError(operation, deadline.timeoutMs, { mayHaveApplied: deadline.write })),
+      deadline.timeoutMs,
+    );
+    // A pending deadline must not keep a process alive that has nothing else to do.
+    (timer as { unref?: () => void }).unref?.();
+  });
+  promise.catch(() => {});
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 /** The default mapping: unreachable database → `SessionConnectionError`, anything else → `SessionStorageError`. */

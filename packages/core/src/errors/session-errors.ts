@@ -10,7 +10,9 @@ export type SessionErrorCode =
   | 'CONFLICT'
   | 'CORRUPT_DATA'
   | 'STORAGE'
-  | 'CONNECTION';
+  | 'CONNECTION'
+  | 'TIMEOUT'
+  | 'AUTHENTICATION';
 
 /**
  * Base of every error this library throws; switch on `code` or use `instanceof` (which holds
@@ -28,6 +30,8 @@ export class SessionError extends Error {
   }
 
   readonly code: SessionErrorCode;
+  /** True when the same call may succeed if made again later (the database was unreachable or slow). */
+  readonly retryable: boolean = false;
   declare readonly [ERROR_KINDS]: readonly string[];
 
   constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
@@ -133,8 +137,15 @@ export class SessionConflictError extends SessionError {
 /** Stored data could not be decoded (corrupted, or written by something else). */
 export class SessionCorruptDataError extends SessionError {
   static override readonly [ERROR_KIND]: string = 'SessionCorruptDataError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * Set when the call that met the bad data had already removed it (a `popItem` decodes what it
+   * removed): the stored text, so that nothing is lost silently.
+   */
+  readonly removedText: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; removedText?: string }) {
     super('CORRUPT_DATA', message, options);
+    this.removedText = options?.removedText;
   }
 }
 
@@ -153,9 +164,39 @@ export class SessionStorageError extends SessionError {
 /** The database could not be reached or the connection dropped. Retry when it is back. */
 export class SessionConnectionError extends SessionStorageError {
   static override readonly [ERROR_KIND]: string = 'SessionConnectionError';
+  override readonly retryable: boolean = true;
   /** `detail` replaces the cause's message when the driver's is empty or unhelpful. */
+  constructor(operation: string, cause: unknown, detail?: string, code: SessionErrorCode = 'CONNECTION') {
+    super(operation, cause, code, detail ?? describeCause(cause));
+  }
+}
+
+/**
+ * An operation did not finish within the store's `timeoutMs` (connecting, queueing and the
+ * database call together). `mayHaveApplied` says whether a write could still have reached the
+ * database: retry such a write as a history transaction with the same `operationId` to apply it
+ * exactly once. A `SessionConnectionError`, so code that retries on those retries on this too.
+ */
+export class SessionTimeoutError extends SessionConnectionError {
+  static override readonly [ERROR_KIND]: string = 'SessionTimeoutError';
+  readonly timeoutMs: number;
+  readonly mayHaveApplied: boolean;
+
+  constructor(operation: string, timeoutMs: number, options: { mayHaveApplied: boolean; cause?: unknown }) {
+    const outcome = options.mayHaveApplied
+      ? 'the write may have been applied; retry it as a history transaction with the same operationId to apply it exactly once'
+      : 'nothing was written';
+    super(operation, options.cause, `no answer within ${timeoutMs} ms (${outcome})`, 'TIMEOUT');
+    this.timeoutMs = timeoutMs;
+    this.mayHaveApplied = options.mayHaveApplied;
+  }
+}
+
+/** The database refused the credentials (wrong password, missing permission). Not retryable. */
+export class SessionAuthenticationError extends SessionStorageError {
+  static override readonly [ERROR_KIND]: string = 'SessionAuthenticationError';
   constructor(operation: string, cause: unknown, detail?: string) {
-    super(operation, cause, 'CONNECTION', detail ?? describeCause(cause));
+    super(operation, cause, 'AUTHENTICATION', detail);
   }
 }
 

@@ -127,6 +127,7 @@ export class InMemorySessionStore extends BaseSessionStore<InMemorySession> {
     return new InMemorySession({
       sessionId,
       ttlSeconds: this.ttlSeconds,
+      timeoutMs: this.timeoutMs,
       storage: this.#storage.client,
       isClosed: this.isClosed,
     });

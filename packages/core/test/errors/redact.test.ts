@@ -88,6 +88,7 @@ describe('error causes', () => {
       code: 'STORAGE',
       message: 'popItem failed: boom',
       operation: 'popItem',
+      retryable: false,
       cause: { name: 'Error', message: 'boom' },
     });
   });

@@ -6,6 +6,8 @@ import {
   decodeItem,
   type EncodedHistoryTransaction,
   encodeItem,
+  type HistoryMutationArgs,
+  type HistoryTransactionArgs,
   SessionConflictError,
 } from '../../src/index.js';
 
@@ -21,7 +23,9 @@ export type Flaw =
   | 'ignores-ttl'
   | 'ignores-close'
   | 'non-atomic-compaction'
-  | 'clear-keeps-operation-ids';
+  | 'clear-keeps-operation-ids'
+  | 'lax-transaction-arguments'
+  | 'replaces-every-duplicate-call';
 
 interface Row {
   items: string[];
@@ -70,6 +74,32 @@ class FlawedSession extends BaseSession {
       if (!this.cache.has(key)) this.cache.set(key, item);
       return this.cache.get(key);
     });
+  }
+
+  override async applyHistoryTransaction(args: HistoryTransactionArgs) {
+    if (this.flaw !== 'lax-transaction-arguments') return super.applyHistoryTransaction(args);
+    // Reads only the fields it needs and trusts the rest: blank ids and stray fields get through.
+    const { operationId, transaction } = args;
+    const replacement = transaction.type === 'append_items' ? transaction.items : transaction.replacement;
+    const expected = transaction.type === 'append_items' ? [] : transaction.expectedSuffix;
+    await this.commitTransaction({
+      operationId: String(operationId),
+      fingerprint: JSON.stringify(transaction),
+      expectedSuffix: expected.map((item) => encodeItem(item)),
+      replacement: replacement.map((item) => encodeItem(item)),
+    });
+  }
+
+  override async applyHistoryMutations(args: HistoryMutationArgs) {
+    if (this.flaw !== 'replaces-every-duplicate-call') return super.applyHistoryMutations(args);
+    // Replaces each stored copy of the call, so a duplicated call stays duplicated.
+    const row = this.row(true)!;
+    for (const { callId, replacement } of args.mutations) {
+      row.items = row.items.map((text) => {
+        const item = decodeItem(text);
+        return item.type === 'function_call' && item.callId === callId ? encodeItem(replacement) : text;
+      });
+    }
   }
 
   override async addItems(items: unknown[]) {

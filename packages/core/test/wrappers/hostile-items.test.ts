@@ -17,7 +17,8 @@ describe('items whose reading throws', () => {
     const error = await session.addItems([{ type: 'message', content: 'ok' }, item]).catch((e) => e);
     expect(error).toBeInstanceOf(SessionSerializationError);
     expect(error.path).toBe('items[1].content[0].text');
-    expect(error.message).toContain('RangeError: no text today');
+    expect(error.message).toContain('reading it threw (RangeError)');
+    expect(error.message).not.toContain('no text today'); // a thrown message may hold anything
     expect(await session.getItems()).toEqual([]);
   });
 

@@ -91,6 +91,23 @@ export const compactionCases: ContractCase[] = [
   },
   {
     group,
+    name: 'applyHistoryMutations keeps one replacement when a call id is stored twice, as the SDK does',
+    when: (c) => c.historyMutations,
+    async run(ctx) {
+      const session = ctx.session() as Session & HistoryMutationCapable;
+      const call = { type: 'function_call', callId: 'dup', name: 'f', arguments: '{}', status: 'completed' };
+      const other = { ...call, callId: 'other' };
+      await session.addItems([message('q'), call, other, call, message('after')]);
+      const replacement = { ...call, arguments: '{"fixed":true}' };
+      await session.applyHistoryMutations({
+        mutations: [{ type: 'replace_function_call', callId: 'dup', replacement }],
+      });
+      expect(await session.getItems()).toEqual([message('q'), replacement, other, message('after')]);
+      await expectStored(ctx, undefined, 4);
+    },
+  },
+  {
+    group,
     name: 'a backend without history mutations does not pretend to have them',
     when: (c) => !c.historyMutations,
     async run(ctx) {

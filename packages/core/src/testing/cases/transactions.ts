@@ -189,6 +189,34 @@ export const transactionCases: ContractCase[] = [
   },
   {
     group,
+    name: "the SDK's argument rules: blank ids, unknown fields and throwing getters are refused before I/O",
+    when: (c) => c.transactions,
+    async run(ctx) {
+      const session = txSession(ctx);
+      await session.addItems([message('base')]);
+      const append = { type: 'append_items' as const, items: [message('x')] };
+      const bad: unknown[] = [
+        { operationId: '   ', transaction: append },
+        { operationId: '\t\n', transaction: append },
+        { operationId: 'op-extra', transaction: append, note: 'unknown envelope field' },
+        { operationId: 'op-extra-2', transaction: { ...append, dryRun: true } },
+        {
+          operationId: 'op-getter',
+          get transaction(): never {
+            throw new Error('S3CRET from a getter');
+          },
+        },
+      ];
+      for (const args of bad) {
+        const error = await rejection(session.applyHistoryTransaction(args as never), SessionValidationError);
+        expect(error.message).not.toContain('S3CRET');
+      }
+      expect(await session.getItems()).toEqual([message('base')]);
+      await expectStored(ctx, undefined, 1);
+    },
+  },
+  {
+    group,
     name: 'clearSession forgets operation ids: the same id applies again afterwards',
     when: (c) => c.transactions,
     async run(ctx) {

@@ -228,11 +228,21 @@ export class EncryptedSessionImpl<S extends Session> {
   async applyHistoryMutations(args: unknown, rest: unknown[]): Promise<void> {
     const replacements = encodeHistoryMutations(args as HistoryMutationArgs);
     if (replacements.size === 0) return;
-    await this.#rewrite('mutation', rest, async (item) => {
-      if (item?.type !== 'function_call' || typeof item.callId !== 'string') return undefined;
-      const text = replacements.get(item.callId);
-      return text === undefined || text === encodeItem(item) ? undefined : this.#seal(text);
-    });
+    // As the SDK does: the first call with the id is replaced, later ones with the same id dropped.
+    const replaced = new Set<string>();
+    await this.#rewrite(
+      'mutation',
+      rest,
+      async (item) => {
+        if (item?.type !== 'function_call' || typeof item.callId !== 'string') return undefined;
+        const text = replacements.get(item.callId);
+        if (text === undefined) return undefined;
+        if (replaced.has(item.callId)) return null;
+        replaced.add(item.callId);
+        return text === encodeItem(item) ? undefined : this.#seal(text);
+      },
+      () => replaced.clear(),
+    );
   }
 
   async reencrypt(): Promise<number> {
@@ -251,28 +261,34 @@ export class EncryptedSessionImpl<S extends Session> {
   async #rewrite(
     label: string,
     rest: unknown[],
-    change: (item: AgentInputItem, raw: unknown) => Promise<EncryptedItem | undefined>,
+    change: (item: AgentInputItem, raw: unknown) => Promise<EncryptedItem | undefined | null>,
+    startOver: () => void = () => {},
   ): Promise<number> {
     for (let attempt = 0; ; attempt++) {
+      startOver();
       const raw: unknown[] = await this.#inner.getItems(undefined, ...rest);
       const opened = await Promise.all(raw.map((item) => this.#open(item)));
-      const next = raw.slice();
+      // `undefined` keeps an item, `null` drops it, an envelope replaces it.
+      const next: unknown[] = [];
       let changed = 0;
       for (const [i, result] of opened.entries()) {
         if (!result.ok) {
           const error = await this.#error(result, i, raw.length);
           if (this.#keys.policy === 'throw') throw error;
           this.#report(error);
+          next.push(raw[i]);
           continue;
         }
         const sealed = await change(result.item, raw[i]);
-        if (sealed) {
-          next[i] = sealed;
+        if (sealed === undefined) next.push(raw[i]);
+        else {
+          if (sealed !== null) next.push(sealed);
           changed++;
         }
       }
-      const first = next.findIndex((item, i) => item !== raw[i]);
-      if (first === -1) return 0;
+      let first = 0;
+      while (first < raw.length && first < next.length && next[first] === raw[first]) first++;
+      if (first === raw.length && first === next.length) return 0;
       try {
         await this.#inner.applyHistoryTransaction(
           {
