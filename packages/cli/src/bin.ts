@@ -1,4 +1,12 @@
+import { createRequire } from 'node:module';
 import { runCli } from './cli.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+// Drivers print their own warnings (the AWS SDK warns about Node versions): they belong on
+// stderr, never between the lines of --json output on stdout.
+console.warn = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
+console.log = console.warn;
 
 // The first Ctrl-C (or SIGTERM) stops after the pages in flight, so a re-run resumes cleanly;
 // a second one quits at once.
@@ -18,6 +26,7 @@ const code = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   stdin: process.stdin,
   signal: controller.signal,
+  version,
 });
 process.exitCode = code;
 process.off('SIGINT', stop);

@@ -11,7 +11,10 @@ import {
   copySessions,
   redactSecrets,
   redactUrl,
+  SessionConnectionError,
+  SessionCopyConflictError,
   SessionError,
+  suggest,
 } from '@sessions/core';
 import { openSessionStore } from './open-store.js';
 
@@ -32,15 +35,19 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream;
   /** Aborts the copy (the bin wires it to SIGINT / SIGTERM). */
   signal?: AbortSignal;
+  /** Printed by --version (the bin reads it from package.json). */
+  version?: string;
 }
 
 export const USAGE = `Usage:
   sessions copy <from-url> <to-url> --session <id> [--session <id> ...]
   sessions copy <from-url> <to-url> --ids-file <file>     (one id per line; - reads stdin)
+  sessions --version
 
 Copies conversation histories between @sessions stores, in order, idempotently: a session that
 is already in the destination is skipped, a partial copy is completed. A destination that holds
-something else fails (exit 1) unless --overwrite.
+something else fails (exit 1) unless --overwrite. The source is only read: nothing (no file,
+schema or table) is created there. Both stores are checked before the first copy.
 
 Options:
   --session, -s <id>     a session to copy (repeatable)
@@ -49,9 +56,11 @@ Options:
   --page-size <n>        items per write (default 100)
   --overwrite            replace destination histories that differ from the source
   --no-verify            do not read each destination back to compare it with the source
+  --timeout <ms>         deadline of each database call (default 10000)
   --json                 print the result as JSON on stdout
   --quiet, -q            no progress display
   --help, -h             this text
+  --version, -V          the version of this CLI
 
 URLs: memory:[name]  file:path.db  :memory:  libsql://…  http(s)://…  redis(s)://…
       postgres(ql)://…  mongodb(+srv)://…  dynamodb://host:port/table?region=…
@@ -59,7 +68,8 @@ URLs: memory:[name]  file:path.db  :memory:  libsql://…  http(s)://…  redis(
       plus ?ttlSeconds= and the backend's namespace (?tablePrefix=, ?keyPrefix=, ?schema=,
       ?collectionPrefix=, ?database=). Credentials in URLs are never printed.
 
-Exit codes: 0 copied, 1 some sessions failed, 2 usage or connection error, 130 interrupted.`;
+Exit codes: 0 copied, 1 some sessions failed or were not found in the source (an empty
+session counts as not found), 2 usage or connection error, 130 interrupted.`;
 
 /** Runs the CLI; resolves with the exit code and never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -77,6 +87,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
+  if (parsed.version) {
+    io.stdout.write(`${io.version ?? 'unknown'}\n`);
+    return EXIT.ok;
+  }
   const { from, to, ids, options } = parsed;
 
   const stores: { close(): Promise<void> }[] = [];
@@ -84,12 +98,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     let source: Awaited<ReturnType<typeof openSessionStore>>;
     let destination: Awaited<ReturnType<typeof openSessionStore>>;
     try {
-      source = await openSessionStore(from);
+      // The source is read only: a mistyped source URL must not create an empty database.
+      source = await openSessionStore(from, { createIfMissing: false, timeoutMs: options.timeoutMs });
       stores.push(source);
-      destination = await openSessionStore(to);
+      destination = await openSessionStore(to, { timeoutMs: options.timeoutMs });
       stores.push(destination);
     } catch (error) {
       print(io.stderr, `sessions: ${describe(error)}`);
+      return EXIT.usage;
+    }
+    // Fail fast, once: an unreachable store is one message, not one timeout per session.
+    const unreachable = await checkReachable([
+      [from, () => source.session(PROBE_ID).getItems(1)],
+      [to, () => (destination as { setup?: () => Promise<void> }).setup?.() ?? Promise.resolve()],
+    ]);
+    if (unreachable) {
+      print(io.stderr, `sessions: ${unreachable}`);
       return EXIT.usage;
     }
     const display = new ProgressDisplay(io.stderr, options.quiet);
@@ -114,20 +138,26 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.usage;
     }
     display.clear();
+    // The protocol cannot tell an absent session from an empty one: both are "not found".
+    const missing = result.copied.filter((r) => r.total === 0).map((r) => r.sessionId);
+    const copied = result.copied.filter((r) => r.total > 0);
     for (const failure of result.failed) {
       display.line(`✗ ${printable(failure.sessionId)}: ${describe(failure.error)}`);
     }
-    const items = result.copied.reduce((sum, r) => sum + r.copied, 0);
-    const present = result.copied.reduce((sum, r) => sum + r.alreadyPresent, 0);
+    for (const id of missing) display.line(`✗ ${printable(id)}: not found in the source (no items)`);
+    const items = copied.reduce((sum, r) => sum + r.copied, 0);
+    const present = copied.reduce((sum, r) => sum + r.alreadyPresent, 0);
     display.line(
-      `${result.copied.length} session(s) copied (${items} item(s) written, ${present} already there)` +
-        (result.failed.length > 0 ? `, ${result.failed.length} failed` : ''),
+      `${copied.length} session(s) copied (${items} item(s) written, ${present} already there)` +
+        (result.failed.length > 0 ? `, ${result.failed.length} failed` : '') +
+        (missing.length > 0 ? `, ${missing.length} not found` : ''),
     );
     if (options.json) {
       print(
         io.stdout,
         JSON.stringify({
-          copied: result.copied,
+          copied,
+          missing,
           failed: result.failed.map((f) => ({
             sessionId: f.sessionId,
             error: describe(f.error),
@@ -136,32 +166,59 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         }),
       );
     }
-    return result.failed.length > 0 ? EXIT.failed : EXIT.ok;
+    if (result.failed.some((f) => f.error instanceof SessionConnectionError)) return EXIT.usage;
+    return result.failed.length > 0 || missing.length > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     await Promise.allSettled(stores.map((store) => store.close()));
   }
 }
 
+const OPTIONS = {
+  session: { type: 'string', short: 's', multiple: true },
+  'ids-file': { type: 'string' },
+  concurrency: { type: 'string' },
+  'page-size': { type: 'string' },
+  timeout: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  verify: { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+const COMMANDS = ['copy'];
+
+/** A session id that no store holds, read once per store to prove it answers. */
+const PROBE_ID = 'sessions-cli-reachability-probe';
+
+async function checkReachable(checks: Array<[string, () => Promise<unknown>]>): Promise<string | undefined> {
+  const results = await Promise.allSettled(checks.map(([, check]) => check()));
+  for (const [i, result] of results.entries()) {
+    if (result.status === 'rejected') return `cannot use ${redactUrl(checks[i]![0])}: ${describe(result.reason)}`;
+  }
+  return undefined;
+}
+
 function parse(argv: readonly string[]) {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    allowNegative: true,
-    options: {
-      session: { type: 'string', short: 's', multiple: true },
-      'ids-file': { type: 'string' },
-      concurrency: { type: 'string' },
-      'page-size': { type: 'string' },
-      overwrite: { type: 'boolean' },
-      verify: { type: 'boolean' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return { help: true as const };
+  const { values, positionals } = (() => {
+    try {
+      return parseArgs({ args: [...argv], allowPositionals: true, allowNegative: true, options: OPTIONS });
+    } catch (error) {
+      throw new Error(withSuggestion(error as Error));
+    }
+  })();
+  if (values.help) return { help: true as const, version: false as const };
+  if (values.version) return { help: false as const, version: true as const };
   const [command, from, to, ...extra] = positionals;
-  if (command !== 'copy') throw new Error(command ? `unknown command ${JSON.stringify(command)}` : 'missing command');
+  if (command !== 'copy') {
+    const near = command ? suggest(command, COMMANDS) : undefined;
+    throw new Error(
+      command
+        ? `unknown command ${JSON.stringify(command)}${near ? ` (did you mean ${near}?)` : ''}`
+        : 'missing command',
+    );
+  }
   if (!from || !to) throw new Error('copy needs <from-url> and <to-url>');
   if (extra.length > 0) throw new Error(`unexpected arguments: ${extra.join(' ')}`);
   const sessions = values.session ?? [];
@@ -173,12 +230,14 @@ function parse(argv: readonly string[]) {
     idsFile === undefined ? sessions : readIds(idsFile === '-' ? io.stdin : createReadStream(idsFile));
   return {
     help: false as const,
+    version: false as const,
     from,
     to,
     ids,
     options: {
       concurrency: positiveInteger(values.concurrency, '--concurrency', 4),
       pageSize: positiveInteger(values['page-size'], '--page-size', 100),
+      timeoutMs: positiveInteger(values.timeout, '--timeout', 10_000),
       overwrite: values.overwrite === true,
       verify: values.verify !== false,
       json: values.json === true,
@@ -206,8 +265,18 @@ async function* readIds(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
   }
 }
 
+/** Node's parseArgs message for an unknown option, with the option the user probably meant. */
+function withSuggestion(error: Error): string {
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(error.message)?.[1];
+  if (!unknown) return error.message;
+  const near = suggest(unknown.replace(/^-+/, ''), Object.keys(OPTIONS));
+  return `unknown option ${unknown}${near ? ` (did you mean --${near}?)` : ''}`;
+}
+
 /** An error for humans: our errors are masked when built; anything else is masked here. */
 function describe(error: unknown): string {
+  // The library's message names the option; on the command line it is a flag.
+  if (error instanceof SessionCopyConflictError) return error.message.replace('overwrite: true', '--overwrite');
   if (error instanceof SessionError) return error.message;
   if (error instanceof Error) return redactSecrets(error.message || error.name);
   return redactSecrets(String(error));

@@ -13,6 +13,7 @@ import {
   redactUrl,
   type SessionStore,
   SessionValidationError,
+  suggest,
   takeUrlParams,
 } from '@sessions/core';
 import { BACKEND_DESCRIPTORS } from './registry/backends.generated.js';
@@ -70,9 +71,11 @@ export function resolveStoreUrl(url: string, options: OpenSessionStoreOptions = 
   }
   const backend = BACKEND_DESCRIPTORS.find((candidate) => backendMatches(candidate, url));
   if (!backend) {
-    const schemes = ['memory:', ...BACKEND_DESCRIPTORS.flatMap((d) => d.schemes.map((s) => `${s}:`))];
+    const schemes = ['memory', ...BACKEND_DESCRIPTORS.flatMap((d) => d.schemes)];
+    const given = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+    const near = given ? suggest(given, schemes) : undefined;
     throw new SessionValidationError(
-      `Unsupported store URL ${JSON.stringify(redactUrl(url))}: use one of ${schemes.join(', ')} (or :memory:)`,
+      `Unsupported store URL ${JSON.stringify(redactUrl(url))}${near ? ` (did you mean ${near}:?)` : ''}: use one of ${schemes.map((scheme) => `${scheme}:`).join(', ')} (or :memory:)`,
     );
   }
   return {

@@ -1,6 +1,6 @@
 export { ClientHandle } from './base/client-handle.js';
 export { OncePerClient } from './base/once-per-client.js';
-export { checkOptions } from './base/options.js';
+export { checkOptions, suggest } from './base/options.js';
 export { BaseSession, type BaseSessionOptions } from './base/session.js';
 export { BaseSessionStore, type BaseSessionStoreOptions } from './base/store.js';
 export { SessionWriteQueue } from './base/write-queue.js';

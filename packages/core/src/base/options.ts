@@ -21,7 +21,11 @@ export function checkOptions(owner: string, options: unknown, knownKeys: readonl
   }
 }
 
-/** The known name within edit distance 2 (or differing only in case), if any. */
+/** The candidate within edit distance 2 of `word` (or differing only in case), if any: a "did you mean". */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  return closest(word, candidates);
+}
+
 function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;

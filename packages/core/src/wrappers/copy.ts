@@ -100,7 +100,8 @@ export async function copySession(from: Session, to: Session, options: CopySessi
     if (signal) await nextMacrotask();
     signal?.throwIfAborted();
     await to.addItems(source.slice(offset, offset + pageSize));
-    report(Math.min(total, offset + pageSize), false);
+    // The last page is reported once, as finished, after the verification below.
+    if (offset + pageSize < total) report(offset + pageSize, false);
   }
   if (verify) {
     const after = encodeItems(await withoutHistoryWindow(to).getItems(), 'destination');
