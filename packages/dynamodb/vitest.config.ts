@@ -7,6 +7,7 @@ const UNIT = [
   'test/options.test.ts',
   'test/operations.test.ts',
   'test/credentials.test.ts',
+  'test/errors.test.ts',
 ];
 
 export default defineConfig({

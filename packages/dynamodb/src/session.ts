@@ -9,6 +9,7 @@ import {
 } from '@sessions/core';
 import { type ChainItem, type Deletion, matchesSuffix, readSnapshot, type Snapshot } from './engine/chain.js';
 import { type CommitPort, type CommitStep, commitStep, commitWithRetry, decided } from './engine/commit.js';
+import { assertBudget, withBudget } from './engine/deadline.js';
 import { freshGeneration } from './engine/expiry.js';
 import { KnownMeta } from './engine/known-meta.js';
 import { DEFAULT_TABLE_NAME, isLive, layoutItems, type Meta } from './engine/layout.js';
@@ -30,7 +31,7 @@ import {
   type DynamoDBSessionOptions,
   SESSION_OPTION_KEYS,
   validateClient,
-  validateCreateTable,
+  validateCreateIfMissing,
   validateTableName,
 } from './options.js';
 import { setupTable } from './setup.js';
@@ -58,7 +59,7 @@ interface StagedWrite {
 export class DynamoDBSession extends BaseSession {
   readonly tableName: string;
   readonly #client: DynamoDBClient;
-  readonly #createTable: boolean;
+  readonly #createIfMissing: boolean;
   /** Size of a row's key, for the transaction byte budget. */
   readonly #keyBytes: number;
   readonly #requests: SessionRequests;
@@ -69,9 +70,9 @@ export class DynamoDBSession extends BaseSession {
     super(options, SESSION_OPTION_KEYS);
     this.#client = validateClient(options.client);
     this.tableName = validateTableName(options.tableName ?? DEFAULT_TABLE_NAME);
-    this.#createTable = validateCreateTable(options.createTable);
+    this.#createIfMissing = validateCreateIfMissing(options) ?? true;
     this.#keyBytes = utf8ByteLength(this.sessionId) + 20;
-    const requests = new SessionRequests(this.#client, this.tableName, this.sessionId, this.#createTable);
+    const requests = new SessionRequests(this.#client, this.tableName, this.sessionId, this.#createIfMissing);
     this.#requests = requests;
     this.#port = {
       transact: (plan) => requests.transact(plan),
@@ -126,8 +127,19 @@ export class DynamoDBSession extends BaseSession {
     await this.#exclusive(() => this.#replaceAll(items));
   }
 
+  /**
+   * Core's deadline (`timeoutMs`), plus the call's abort signal on every request the primitive
+   * sends: once the call settles, nothing it left behind keeps a socket or retries.
+   */
+  protected override run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
+    return withBudget(this.timeoutMs, (bounded) => super.run(operation, bounded), primitive);
+  }
+
   protected override toSessionError(operation: string, error: unknown): SessionError {
-    return toDynamoDBSessionError(operation, error, { tableName: this.tableName, createTable: this.#createTable });
+    return toDynamoDBSessionError(operation, error, {
+      tableName: this.tableName,
+      createIfMissing: this.#createIfMissing,
+    });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -283,6 +295,7 @@ export class DynamoDBSession extends BaseSession {
       if (attempt + 1 >= MAX_STAGE_ATTEMPTS) {
         throw new Error(`concurrent writes to session kept invalidating a batch of ${count} rows; nothing was written`);
       }
+      assertBudget();
       await sleep(backoff(attempt, 50));
     }
   }

@@ -8,13 +8,15 @@ import {
   SessionValidationError,
   validateTtlSeconds,
 } from '@sessions/core';
+import { withBudget } from './engine/deadline.js';
 import { DEFAULT_TABLE_NAME } from './engine/layout.js';
 import { toDynamoDBSessionError } from './errors.js';
 import {
+  boundedClientConfig,
   type DynamoDBSessionStoreOptions,
   STORE_OPTION_KEYS,
   validateClient,
-  validateCreateTable,
+  validateCreateIfMissing,
   validateTableName,
 } from './options.js';
 import { DynamoDBSession } from './session.js';
@@ -23,13 +25,15 @@ import { optionsFromUrl } from './url.js';
 
 /**
  * Sessions in one DynamoDB table. `store.session(id)` does no I/O; the table is created on
- * first use when missing (or up front with `setup()`), unless `createTable` is false.
+ * first use when missing (or up front with `setup()`), unless `createIfMissing` (alias
+ * `createTable`) is false. Every call ends within `timeoutMs` (see `engine/deadline.ts`).
  */
 export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
   /** The store's TTL: the `ttlSeconds` option, else the URL's `ttlSeconds` parameter. */
   override readonly ttlSeconds: number | undefined;
   readonly tableName: string;
-  readonly #createTable: boolean;
+  /** `createIfMissing`, else its alias `createTable`, else the URL's `createTable`; default true. */
+  override readonly createIfMissing: boolean;
   readonly #handle: ClientHandle<DynamoDBClient>;
   readonly #url: string | undefined;
 
@@ -51,7 +55,7 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
     }
     this.ttlSeconds = validateTtlSeconds(options.ttlSeconds ?? fromUrl.ttlSeconds);
     this.tableName = validateTableName(options.tableName ?? fromUrl.tableName ?? DEFAULT_TABLE_NAME);
-    this.#createTable = validateCreateTable(options.createTable ?? fromUrl.createTable);
+    this.createIfMissing = validateCreateIfMissing(options) ?? fromUrl.createTable ?? true;
     if (options.client !== undefined) {
       if (options.clientConfig !== undefined) {
         throw new SessionValidationError('Pass either client or clientConfig, not both');
@@ -63,9 +67,10 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
         throw new SessionValidationError('clientConfig must be an object of DynamoDBClient options');
       }
       registerCredentials(config);
+      const bounded = boundedClientConfig(config, this.timeoutMs);
       this.#handle = this.adopt(
         ClientHandle.owned(
-          () => new DynamoDBClient(config),
+          () => new DynamoDBClient(bounded),
           (client) => client.destroy(),
         ),
       );
@@ -101,21 +106,31 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
       sessionId,
       client: this.#handle.client,
       tableName: this.tableName,
-      createTable: this.#createTable,
+      createIfMissing: this.createIfMissing,
       ttlSeconds: this.ttlSeconds,
+      timeoutMs: this.timeoutMs,
       isClosed: this.isClosed,
     });
   }
 
+  /** Core's deadline, plus an abort signal on every request `setup()` sends (engine/deadline.ts). */
+  protected override run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    return withBudget(this.timeoutMs, (bounded) => super.run(operation, bounded), body);
+  }
+
   protected override toSessionError(operation: string, error: unknown): SessionError {
-    return toDynamoDBSessionError(operation, error, { tableName: this.tableName, createTable: this.#createTable });
+    return toDynamoDBSessionError(operation, error, {
+      tableName: this.tableName,
+      createIfMissing: this.createIfMissing,
+    });
   }
 
   /** Public facts only: never the client, its config or credentials (the URL is masked). */
   protected override describe(): Record<string, unknown> {
     return {
       tableName: this.tableName,
-      createTable: this.#createTable,
+      createIfMissing: this.createIfMissing,
+      createTable: this.createIfMissing,
       ...(this.#url === undefined ? {} : { url: redactUrl(this.#url) }),
       ownsClient: this.#handle.owned,
     };

@@ -114,10 +114,12 @@ describe('what a store shows', () => {
     const fromUrl = new DynamoDBSessionStore({ url: 'dynamodb://AKID:topsecret1@127.0.0.1:8000/t_1?region=us-east-1' });
     expect(fromUrl.toJSON()).toEqual({
       tableName: 't_1',
+      createIfMissing: true,
       createTable: true,
       url: 'dynamodb://***@127.0.0.1:8000/t_1?region=us-east-1',
       ownsClient: true,
       ttlSeconds: undefined,
+      timeoutMs: 10_000,
       closed: false,
     });
     expect(inspect(fromUrl)).toMatch(/^DynamoDBSessionStore \{/);
@@ -125,15 +127,81 @@ describe('what a store shows', () => {
     const borrowed = new DynamoDBSessionStore({ client, tableName: 't_2', createTable: false, ttlSeconds: 9 });
     expect(JSON.parse(JSON.stringify(borrowed))).toEqual({
       tableName: 't_2',
+      createIfMissing: false,
       createTable: false,
       ownsClient: false,
       ttlSeconds: 9,
+      timeoutMs: 10_000,
       closed: false,
     });
     const configured = new DynamoDBSessionStore({
       clientConfig: { region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'cfgsecret42' } },
     });
     expect(inspect(configured, { depth: 10, showHidden: true })).not.toContain('cfgsecret42');
-    expect(inspect(configured.session('s'))).toBe("DynamoDBSession { sessionId: 's', ttlSeconds: undefined }");
+    expect(inspect(configured.session('s'))).toBe(
+      "DynamoDBSession { sessionId: 's', ttlSeconds: undefined, timeoutMs: 10000 }",
+    );
+  });
+});
+
+describe('createIfMissing, and createTable its alias', () => {
+  it('createTable: false is createIfMissing: false; both given and different is refused', () => {
+    expect(new DynamoDBSessionStore({ client }).createIfMissing).toBe(true);
+    expect(new DynamoDBSessionStore({ client, createIfMissing: false }).createIfMissing).toBe(false);
+    expect(new DynamoDBSessionStore({ client, createTable: false }).createIfMissing).toBe(false);
+    expect(new DynamoDBSessionStore({ client, createTable: false, createIfMissing: false }).createIfMissing).toBe(
+      false,
+    );
+    expect(new DynamoDBSessionStore({ client, createTable: true, createIfMissing: true }).createIfMissing).toBe(true);
+    for (const [createTable, createIfMissing] of [
+      [true, false],
+      [false, true],
+    ]) {
+      const error = refused(() => new DynamoDBSessionStore({ client, createTable, createIfMissing }));
+      expect(error.message).toContain('alias');
+      refused(() => new DynamoDBSession({ sessionId: 's', client, createTable, createIfMissing }));
+    }
+    refused(() => new DynamoDBSessionStore({ client, createIfMissing: 'no' as never }));
+    refused(() => new DynamoDBSession({ sessionId: 's', client, createIfMissing: 0 as never }));
+  });
+
+  it("the URL's createTable=false keeps working; an option beside it wins", () => {
+    const url = 'dynamodb://127.0.0.1:8000/t_1?region=us-east-1&createTable=false';
+    expect(new DynamoDBSessionStore({ url }).createIfMissing).toBe(false);
+    expect(new DynamoDBSessionStore({ url, createIfMissing: true }).createIfMissing).toBe(true);
+    expect(new DynamoDBSessionStore({ url, createTable: true }).createIfMissing).toBe(true);
+    expect(new DynamoDBSessionStore({ url: 'dynamodb://h:1/t_1', createIfMissing: false }).createIfMissing).toBe(false);
+  });
+});
+
+describe('timeoutMs', () => {
+  it('a client the store creates gets connection and request timeouts of timeoutMs; yours are kept', async () => {
+    const handlerConfig = async (store: DynamoDBSessionStore) =>
+      (store.client.config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> })
+        .configProvider;
+    const own = new DynamoDBSessionStore({ clientConfig: { region: 'us-east-1' }, timeoutMs: 1_500 });
+    expect(await handlerConfig(own)).toMatchObject({
+      connectionTimeout: 1_500,
+      requestTimeout: 1_500,
+      throwOnRequestTimeout: true,
+    });
+    const fromUrl = new DynamoDBSessionStore({ url: 'dynamodb://127.0.0.1:8000/t_1?region=us-east-1' });
+    expect(await handlerConfig(fromUrl)).toMatchObject({ connectionTimeout: 10_000, requestTimeout: 10_000 });
+    const tuned = new DynamoDBSessionStore({
+      clientConfig: { region: 'us-east-1', requestHandler: { requestTimeout: 777 } },
+      timeoutMs: 2_000,
+    });
+    expect(await handlerConfig(tuned)).toMatchObject({ connectionTimeout: 2_000, requestTimeout: 777 });
+    // A client passed in is not reconfigured.
+    const borrowed = new DynamoDBSessionStore({ client, timeoutMs: 1_000 });
+    expect(borrowed.client).toBe(client);
+    expect(borrowed.session('s').timeoutMs).toBe(1_000);
+    expect(own.session('s').timeoutMs).toBe(1_500);
+    await Promise.all([own.close(), fromUrl.close(), tuned.close()]);
+  });
+
+  it('is validated like every store option', () => {
+    refused(() => new DynamoDBSessionStore({ client, timeoutMs: -1 }));
+    refused(() => new DynamoDBSession({ sessionId: 's', client, timeoutMs: 'soon' as never }));
   });
 });

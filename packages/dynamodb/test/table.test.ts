@@ -133,6 +133,65 @@ describe('lazy table creation', () => {
   });
 });
 
+describe('createIfMissing: false', () => {
+  const missing = () => expect.objectContaining({ name: 'ResourceNotFoundException' });
+  const tableIsMissing = (name: string) =>
+    expect(raw.send(new DescribeTableCommand({ TableName: name }))).rejects.toEqual(missing());
+
+  it('reads of a missing table are empty and create nothing; writes fail naming the table', async () => {
+    const tableName = table('readonly');
+    const endpointUrl = new URL(String(clientConfig().endpoint));
+    const stores = [
+      new DynamoDBSessionStore({ client: raw, tableName, createIfMissing: false }),
+      new DynamoDBSessionStore({ clientConfig: clientConfig(), tableName, createTable: false }),
+      new DynamoDBSessionStore({
+        url: `dynamodb://a:b@${endpointUrl.host}/${tableName}?region=us-east-1&createTable=false`,
+      }),
+    ];
+    const sessions = [
+      ...stores.map((store) => store.session('fresh')),
+      new DynamoDBSession({ sessionId: 'fresh', client: raw, tableName, createIfMissing: false }),
+    ];
+    for (const session of sessions) {
+      expect(await session.getItems()).toEqual([]);
+      expect(await session.getItems(3)).toEqual([]);
+      expect(await session.popItem()).toBeUndefined();
+      await session.applyHistoryMutations({
+        mutations: [{ type: 'replace_function_call', callId: 'c1', replacement: {} as never }],
+      });
+    }
+    await tableIsMissing(tableName);
+    const session = sessions[0] as DynamoDBSession;
+    const writes: [string, () => Promise<unknown>][] = [
+      ['addItems', () => session.addItems([message('x')])],
+      ['clearSession', () => session.clearSession()],
+      ['replaceHistoryWithCompaction', () => session.replaceHistoryWithCompaction([message('y')])],
+      [
+        'applyHistoryTransaction',
+        () =>
+          session.applyHistoryTransaction({
+            operationId: 'op-1',
+            transaction: { type: 'append_items', items: [message('z')] },
+          }),
+      ],
+    ];
+    for (const [operation, write] of writes) {
+      const error = await write().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SessionStorageError);
+      expect(error).toMatchObject({ operation, code: 'STORAGE' });
+      expect((error as Error).message).toContain(
+        `table ${tableName} does not exist (createIfMissing is false: create it, or call setup())`,
+      );
+    }
+    await tableIsMissing(tableName);
+    // An explicit setup() still creates it; then the same store reads and writes.
+    await stores[0]?.setup();
+    await session.addItems([message('after setup')]);
+    expect(await sessions[3]?.getItems()).toEqual([message('after setup')]);
+    await Promise.all(stores.map((store) => store.close()));
+  });
+});
+
 describe('options', () => {
   it('validates the table name with DynamoDB rules (CDK-style names pass)', () => {
     for (const bad of ['ab', 'a b', 'x'.repeat(256), 'tab/le', '', 42]) {

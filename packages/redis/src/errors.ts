@@ -1,17 +1,24 @@
 import {
   isConnectionError,
+  SessionAuthenticationError,
   SessionClosedError,
   SessionConnectionError,
   type SessionError,
   SessionStorageError,
+  SessionTimeoutError,
 } from '@sessions/core';
 
 /** What the mapping needs to know about the client a failed command ran on. */
 export interface ClientFacts {
   /** True when a store created the client (it connects it lazily and closes it). */
   readonly owned: boolean;
-  /** The latest connection error a store-created client reported, for messages. */
+  /**
+   * The latest connection error a store-created client reported since it last reached the
+   * server, for messages; undefined once a connection is established.
+   */
   lastError(): unknown;
+  /** A store-created client's command timeout (ms), or undefined (a borrowed client). */
+  readonly commandTimeoutMs: number | undefined;
 }
 
 /**
@@ -43,6 +50,19 @@ const CLOSED_CLIENT_CLASSES = new Set(['ClientClosedError']);
 /** Server replies that mean "not available right now, retry": a restart loading its data, a failover. */
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS)\b/;
 
+/**
+ * Server replies that refuse the credentials: a wrong password or user (`WRONGPASS`, `ERR
+ * invalid password` before Redis 6), none given where one is required (`NOAUTH`), or one given
+ * to a server that has none (`ERR AUTH … without any password configured`, `ERR Client sent
+ * AUTH, but no password is set`).
+ */
+const AUTH_REPLY = /^(NOAUTH|WRONGPASS)\b|^ERR (invalid password|AUTH\b.*without any password|Client sent AUTH)/;
+
+/** True when `error` (or its cause chain) is Redis refusing the credentials. */
+export function isAuthenticationError(error: unknown): boolean {
+  return chain(error).some((e) => e instanceof Error && AUTH_REPLY.test(e.message));
+}
+
 function chain(error: unknown): unknown[] {
   const errors: unknown[] = [];
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) errors.push(e);
@@ -64,6 +84,11 @@ function describe(error: unknown): string {
  */
 export function toRedisSessionError(operation: string, error: unknown, client: ClientFacts): SessionError {
   const errors = chain(error);
+  // Refused credentials: the reply itself, or, for a command a store-created client could not
+  // send, the reply its connection attempt got.
+  if (isAuthenticationError(error) || isAuthenticationError(client.lastError())) {
+    return new SessionAuthenticationError(operation, isAuthenticationError(error) ? error : client.lastError());
+  }
   if (errors.some((e) => CLOSED_CLIENT_CLASSES.has(className(e) ?? ''))) {
     if (!client.owned) {
       return new SessionClosedError(
@@ -74,6 +99,11 @@ export function toRedisSessionError(operation: string, error: unknown, client: C
   }
   // Commands that waited in the offline queue for longer than the command timeout.
   const timedOut = errors.some((e) => COMMAND_TIMEOUT_CLASSES.has(className(e) ?? ''));
+  if (timedOut && client.commandTimeoutMs !== undefined && client.lastError() === undefined) {
+    // Connected, yet not even the handshake was answered: the server (or the path to it) is
+    // silent, not unreachable. The command never left the client, so nothing was written.
+    return new SessionTimeoutError(operation, client.commandTimeoutMs, { mayHaveApplied: false, cause: error });
+  }
   if (timedOut) {
     return connectionError(
       operation,

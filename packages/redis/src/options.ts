@@ -27,11 +27,16 @@ export interface RedisSessionStoreOptions extends RedisNamespaceOptions {
    * (connected on first use) and closes it in `close()`.
    */
   url?: string;
-  /** More node-redis `createClient()` options for the store's own client (TLS, credentials, timeouts…). */
+  /**
+   * More node-redis `createClient()` options for the store's own client (TLS, credentials…).
+   * From `timeoutMs` the store sets `socket.connectTimeout` (at most 5 s) and
+   * `commandOptions.timeout`; values given here win.
+   */
   clientOptions?: RedisClientOptions;
   /**
    * Your own connected client from `createClient()` or `createCluster()`, instead of `url`.
-   * The store never connects or closes it.
+   * The store never connects, reconfigures, drops or closes it: its own timeouts apply, and
+   * `timeoutMs` bounds every call.
    */
   client?: RedisSessionClient;
 }
@@ -44,8 +49,23 @@ export interface RedisSessionOptions extends RedisNamespaceOptions, BaseSessionO
   client: RedisSessionClient;
 }
 
-/** Every key `new RedisSessionStore(options)` accepts; any other is refused by name. */
-export const STORE_OPTION_KEYS: readonly string[] = ['ttlSeconds', 'keyPrefix', 'url', 'clientOptions', 'client'];
+/** Every key `new RedisSessionStore(options)` accepts (core's first); any other is refused by name. */
+export const STORE_OPTION_KEYS: readonly string[] = [
+  'ttlSeconds',
+  'timeoutMs',
+  'createIfMissing',
+  'keyPrefix',
+  'url',
+  'clientOptions',
+  'client',
+];
 
 /** Every key `new RedisSession(options)` accepts; any other is refused by name. */
-export const SESSION_OPTION_KEYS: readonly string[] = ['sessionId', 'ttlSeconds', 'isClosed', 'keyPrefix', 'client'];
+export const SESSION_OPTION_KEYS: readonly string[] = [
+  'sessionId',
+  'ttlSeconds',
+  'timeoutMs',
+  'isClosed',
+  'keyPrefix',
+  'client',
+];

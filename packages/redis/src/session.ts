@@ -107,6 +107,16 @@ export class RedisSession extends BaseSession {
   protected override toSessionError(operation: string, error: unknown): SessionError {
     return toRedisSessionError(operation, error, this.#connection);
   }
+
+  /** Core's deadline and error mapping; a call that timed out drops a store-created client's silent socket. */
+  protected override async run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
+    try {
+      return await super.run(operation, primitive);
+    } catch (error) {
+      this.#connection.settle(error);
+      throw error;
+    }
+  }
 }
 
 /** A reply as text, whatever type mapping the caller's client uses for blob strings. */

@@ -41,7 +41,7 @@ export class RedisSessionStore extends BaseSessionStore<RedisSession> {
       const { password, url } = (options.clientOptions ?? {}) as { password?: unknown; url?: unknown };
       registerSecret(password);
       if (typeof url === 'string') registerUrlSecrets(url);
-      this.#connection = RedisConnection.owned(options.url, options.clientOptions, this.isClosed);
+      this.#connection = RedisConnection.owned(options.url, options.clientOptions, this.isClosed, this.timeoutMs);
     }
     this.adopt(this.#connection.handle);
   }
@@ -56,6 +56,7 @@ export class RedisSessionStore extends BaseSessionStore<RedisSession> {
       sessionId,
       keyPrefix: this.keyPrefix,
       ttlSeconds: this.ttlSeconds,
+      timeoutMs: this.timeoutMs,
       isClosed: this.isClosed,
       [CONNECTION]: this.#connection,
     };
@@ -69,6 +70,16 @@ export class RedisSessionStore extends BaseSessionStore<RedisSession> {
 
   protected override toSessionError(operation: string, error: unknown): SessionError {
     return toRedisSessionError(operation, error, this.#connection);
+  }
+
+  /** As a session's: a `setup()` that timed out drops a store-created client's silent socket. */
+  protected override async run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await super.run(operation, body);
+    } catch (error) {
+      this.#connection.settle(error);
+      throw error;
+    }
   }
 
   /** Never the URL or the client options: only the namespace and who owns the client. */

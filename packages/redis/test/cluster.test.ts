@@ -1,5 +1,6 @@
+import { SessionTimeoutError } from '@sessions/core';
 import { describeSessionContract } from '@sessions/core/testing';
-import { type RunningRedisCluster, startNativeRedisCluster } from '@sessions/test-services';
+import { type RunningRedisCluster, startFaultProxy, startNativeRedisCluster } from '@sessions/test-services';
 import { createCluster, type RedisClusterType } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionStore } from '../src/index.js';
@@ -74,5 +75,89 @@ describe('cluster layout', () => {
     await using store = new RedisSessionStore({ client, keyPrefix: `${keyPrefix}_tricky`, ttlSeconds: 600 });
     const masters = await Promise.all(client.masters.map((master) => client.nodeClient(master)));
     await expectKeysOwnedByOneSession(store, masters);
+  });
+});
+
+describe('one master stops answering (a fault proxy between the client and that master)', () => {
+  const TIMEOUT_MS = 1_000;
+  const BOUND_MS = TIMEOUT_MS + 1_000;
+  const message = (content: string) => ({ type: 'message', role: 'user', content });
+  const elapsed = async (call: () => Promise<unknown>) => {
+    const started = performance.now();
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { error, ms: performance.now() - started };
+  };
+
+  /** A cluster client of its own whose connection to the first master goes through a proxy. */
+  async function clusterThroughProxy() {
+    const target = new URL(cluster.rootNodes[0]!.url);
+    const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
+    const proxied = createCluster({
+      rootNodes: cluster.rootNodes.slice(1),
+      nodeAddressMap: (address: string) =>
+        address === `${target.hostname}:${target.port}` ? { host: '127.0.0.1', port: proxy.port } : undefined,
+    });
+    proxied.on('error', () => {});
+    await proxied.connect();
+    // A session whose slot the proxied master serves, and one served by another master.
+    const prefix = `${keyPrefix}_fault`;
+    const anyMaster = await client.nodeClient(client.masters[1]!);
+    const ids: { behind?: string; direct?: string } = {};
+    for (let i = 0; i < 200 && !(ids.behind && ids.direct); i++) {
+      const slot = Number(await anyMaster.sendCommand(['CLUSTER', 'KEYSLOT', itemsKey(prefix, `s-${i}`)]));
+      const behind = String(proxied.slots[slot]!.master.port) === target.port;
+      if (behind) ids.behind ??= `s-${i}`;
+      else ids.direct ??= `s-${i}`;
+    }
+    const store = new RedisSessionStore({ client: proxied, keyPrefix: prefix, timeoutMs: TIMEOUT_MS });
+    return { proxy, proxied, store, behind: store.session(ids.behind!), direct: store.session(ids.direct!) };
+  }
+
+  it('blackhole: calls on that master end in SessionTimeoutError within the deadline; other masters keep answering', async () => {
+    const { proxy, proxied, store, behind, direct } = await clusterThroughProxy();
+    try {
+      await behind.addItems([message('before')]);
+      await direct.addItems([message('before')]);
+      proxy.set('blackhole');
+      const read = await elapsed(() => behind.getItems());
+      expect(read.error).toBeInstanceOf(SessionTimeoutError);
+      expect(read.error).toMatchObject({ mayHaveApplied: false, operation: 'getItems' });
+      expect(read.ms).toBeLessThan(BOUND_MS);
+      const write = await elapsed(() => behind.addItems([message('lost')]));
+      expect(write.error).toBeInstanceOf(SessionTimeoutError);
+      expect(write.error).toMatchObject({ mayHaveApplied: true, operation: 'addItems' });
+      expect(write.ms).toBeLessThan(BOUND_MS);
+      const other = await elapsed(() => direct.getItems());
+      expect(other.error).toBeUndefined();
+      expect(other.ms).toBeLessThan(TIMEOUT_MS);
+    } finally {
+      // A blackhole loses bytes inside an open connection (no real TCP path does): the
+      // client's stream to that master cannot be trusted again, so it is discarded.
+      await store.close();
+      proxied.destroy();
+      await proxy.close();
+    }
+  });
+
+  it('stall then pass: the same caller-owned cluster client works again, the store never touched it', async () => {
+    const { proxy, proxied, store, behind } = await clusterThroughProxy();
+    try {
+      await behind.clearSession();
+      await behind.addItems([message('before')]);
+      proxy.set('stall');
+      const read = await elapsed(() => behind.getItems());
+      expect(read.error).toBeInstanceOf(SessionTimeoutError);
+      expect(read.ms).toBeLessThan(BOUND_MS);
+      proxy.set('pass');
+      expect(await behind.getItems()).toEqual([message('before')]);
+      expect(proxied.isOpen).toBe(true);
+    } finally {
+      await store.close();
+      await proxied.close();
+      await proxy.close();
+    }
   });
 });

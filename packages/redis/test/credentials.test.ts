@@ -2,7 +2,7 @@ import { describeCredentialSafety } from '@sessions/core/testing';
 import { RedisSessionStore } from '../src/index.js';
 
 // Port 1 on loopback is closed: every call fails with ECONNREFUSED. A store-created client
-// would retry connecting until the 5 s command timeout; without reconnects it fails at once.
+// would retry connecting until its command timeout (timeoutMs); without reconnects it fails at once.
 const fast = { reconnectStrategy: false, connectTimeout: 500 } as const;
 
 // The password raw (not percent-encoded) in the URL, as careless callers write it.

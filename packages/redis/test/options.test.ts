@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { SessionValidationError } from '@sessions/core';
 import { describe, expect, it } from 'vitest';
+import { driverOptions, MAX_CONNECT_TIMEOUT_MS } from '../src/engine/connection.js';
 import { RedisSession, RedisSessionStore } from '../src/index.js';
 import { SESSION_OPTION_KEYS, STORE_OPTION_KEYS } from '../src/options.js';
 
@@ -70,9 +71,15 @@ describe('what a store shows', () => {
       ttlSeconds: 60,
       clientOptions: { password: 'hunter2' },
     });
-    expect(store.toJSON()).toEqual({ keyPrefix: 'chat', ownsClient: true, ttlSeconds: 60, closed: false });
-    expect(inspect(store)).toBe(
-      "RedisSessionStore { keyPrefix: 'chat', ownsClient: true, ttlSeconds: 60, closed: false }",
+    expect(store.toJSON()).toEqual({
+      keyPrefix: 'chat',
+      ownsClient: true,
+      ttlSeconds: 60,
+      timeoutMs: 10_000,
+      closed: false,
+    });
+    expect(inspect(store, { breakLength: Number.POSITIVE_INFINITY })).toBe(
+      "RedisSessionStore { keyPrefix: 'chat', ownsClient: true, ttlSeconds: 60, timeoutMs: 10000, closed: false }",
     );
     expect(JSON.stringify(store)).not.toMatch(/hunter2|127\.0\.0\.1/);
     // The constructor registered both passwords: any message that would show them masks them.
@@ -80,7 +87,7 @@ describe('what a store shows', () => {
     const message = new SessionValidationError('hunter2 Zq8-fromClientOptionsUrl').message;
     expect(message).toBe('*** ***');
     await other.close();
-    expect(inspect(store.session('s'))).toBe("RedisSession { sessionId: 's', ttlSeconds: 60 }");
+    expect(inspect(store.session('s'))).toBe("RedisSession { sessionId: 's', ttlSeconds: 60, timeoutMs: 10000 }");
     await store.close();
     expect(store.toJSON()).toMatchObject({ closed: true });
     const borrowed = new RedisSessionStore({ client: store.client });
@@ -88,7 +95,43 @@ describe('what a store shows', () => {
       keyPrefix: 'sessions',
       ownsClient: false,
       ttlSeconds: undefined,
+      timeoutMs: 10_000,
       closed: false,
+    });
+  });
+});
+
+describe('timeoutMs', () => {
+  it('reaches every session of the store, and createIfMissing is accepted (default 10 s, true)', async () => {
+    await using store = new RedisSessionStore({ url, timeoutMs: 1_500, createIfMissing: false });
+    expect(store.timeoutMs).toBe(1_500);
+    expect(store.session('a').timeoutMs).toBe(1_500);
+    expect(store.createIfMissing).toBe(false);
+    await using defaults = new RedisSessionStore({ url });
+    expect(defaults.session('a').timeoutMs).toBe(10_000);
+    expect(defaults.createIfMissing).toBe(true);
+    expect(() => new RedisSessionStore({ url, timeoutMs: 0 })).toThrow(SessionValidationError);
+    expect(() => new RedisSessionStore({ url, createIfMissing: 'no' as never })).toThrow(SessionValidationError);
+    expect(new RedisSession({ sessionId: 'a', client: store.client, timeoutMs: 250 }).timeoutMs).toBe(250);
+  });
+
+  it("sets the store-created client's connect timeout (at most 5 s) and command timeout; clientOptions win", () => {
+    expect(MAX_CONNECT_TIMEOUT_MS).toBe(5_000);
+    const short = driverOptions(url, undefined, 1_000);
+    expect(short).toMatchObject({ url, socket: { connectTimeout: 1_000 }, commandOptions: { timeout: 1_000 } });
+    expect(short.socket).not.toHaveProperty('socketTimeout');
+    expect(driverOptions(url, undefined, 30_000)).toMatchObject({
+      socket: { connectTimeout: 5_000 },
+      commandOptions: { timeout: 30_000 },
+    });
+    const own = driverOptions(
+      undefined,
+      { socket: { host: 'h', connectTimeout: 50, socketTimeout: 70 }, commandOptions: { timeout: 60 } },
+      1_000,
+    );
+    expect(own).toMatchObject({
+      socket: { host: 'h', connectTimeout: 50, socketTimeout: 70 },
+      commandOptions: { timeout: 60 },
     });
   });
 });

@@ -28,7 +28,7 @@ describe('a server restart during a workload', () => {
   it('fails calls with SessionConnectionError, never writes half a batch, keeps acknowledged writes and recovers', async () => {
     const keyPrefix = uniquePrefix('restart');
     const sessionId = 'busy-session';
-    // The default client (offline queue, 5 s command timeout) rides out a short restart; a
+    // The default client (offline queue, command timeout = timeoutMs) rides out a short restart; a
     // client with the offline queue disabled fails every call made while disconnected.
     const stores = [
       new RedisSessionStore({ url: service.url, keyPrefix }),

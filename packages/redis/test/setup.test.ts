@@ -91,6 +91,25 @@ describe('setup()', () => {
   });
 });
 
+describe('createIfMissing: false', () => {
+  it('is accepted and changes nothing: Redis has no schema; reads and setup() create no key', async () => {
+    const prefix = `${keyPrefix}_nocreate`;
+    await using store = new RedisSessionStore({ url, keyPrefix: prefix, createIfMissing: false });
+    expect(store.createIfMissing).toBe(false);
+    await store.setup();
+    const session = store.session('fresh');
+    expect(await session.getItems()).toEqual([]);
+    expect(await session.getItems(5)).toEqual([]);
+    expect(await session.popItem()).toBeUndefined();
+    await session.clearSession();
+    expect(await raw.keys(`${prefix}*`)).toEqual([]);
+    // A write creates the session's keys, as with the default: they are data, not a schema.
+    await session.addItems([message('kept')]);
+    expect(await raw.keys(`${prefix}*`)).toEqual([itemsKey(prefix, 'fresh')]);
+    await raw.del(itemsKey(prefix, 'fresh'));
+  });
+});
+
 describe('the operation of an error is the public method called', () => {
   const tx = { operationId: 'op', transaction: { type: 'append_items' as const, items: [message('x')] } };
   const calls = (store: RedisSessionStore, id: string): [string, () => Promise<unknown>][] => [

@@ -6,12 +6,13 @@ import {
   SessionValidationError,
   settleTransaction,
 } from '@sessions/core';
-import { retryBusy } from './engine/busy-retry.js';
+import { deadlineIn, retryBusy } from './engine/busy-retry.js';
+import { isAbandoned, watchRemote } from './engine/remote.js';
 import { type SchemaNames, schemaNames } from './engine/schema.js';
 import { poppedItem, SessionStatements, transactionVerdict } from './engine/statements.js';
 import { toSqliteSessionError } from './errors.js';
 import { SESSION_OPTION_KEYS, type SqliteSessionOptions } from './options.js';
-import { ensureSchema } from './setup.js';
+import { ensureSchema, SchemaMissing } from './setup.js';
 
 /**
  * SQLite's default `SQLITE_MAX_LENGTH`: the largest string a value can hold, in bytes. An
@@ -23,7 +24,8 @@ export const SQLITE_MAX_ITEM_BYTES = 1_000_000_000;
  * A conversation history in SQLite / libSQL: one row per item keyed by (session, sequence),
  * one row per session holding the next sequence number and the expiry. Every primitive is a
  * single statement or a single `BEGIN IMMEDIATE` batch (engine/statements.ts): one round trip,
- * atomic, serialised against writers in other processes by SQLite's write lock.
+ * atomic, serialised against writers in other processes by SQLite's write lock. Waiting for that
+ * lock happens in JavaScript (engine/busy-retry.ts) and ends at the session's `timeoutMs`.
  */
 export class SqliteSession extends BaseSession {
   /** SQLite's default maximum string length; core refuses bigger items before any I/O. */
@@ -33,6 +35,8 @@ export class SqliteSession extends BaseSession {
   readonly #client: () => Client;
   readonly #names: SchemaNames;
   readonly #sql: SessionStatements;
+  /** `createIfMissing`: false = never create the tables; missing tables read as empty. */
+  readonly #create: boolean;
 
   constructor(options: SqliteSessionOptions) {
     super(options, SESSION_OPTION_KEYS);
@@ -42,23 +46,61 @@ export class SqliteSession extends BaseSession {
     else throw new SessionValidationError('client must be a @libsql/client Client (or a function returning one)');
     this.#names = schemaNames(options.tablePrefix);
     this.#sql = new SessionStatements(this.#names, this.sessionId);
+    const create = options.createIfMissing ?? true;
+    if (typeof create !== 'boolean') {
+      throw new SessionValidationError(`createIfMissing must be true or false, got ${String(create)}`);
+    }
+    this.#create = create;
   }
 
-  /** Opens the client if needed and makes sure the tables exist (once per client and prefix). */
-  async #ready(): Promise<Client> {
-    const client = this.#client();
-    await ensureSchema(client, this.#names);
-    return client;
+  /**
+   * Opens the client if needed, makes sure the tables exist (once per client and prefix), then
+   * runs `work`, retrying lock conflicts until the deadline. When `createIfMissing` is false and
+   * the tables (or the file) are not there, nothing is created: the result is `missing(error)`.
+   */
+  async #call<T>(work: (client: Client) => Promise<T>, missing: (error: SchemaMissing) => T): Promise<T> {
+    const started = Date.now();
+    const deadline = deadlineIn(this.timeoutMs);
+    let client: Client;
+    try {
+      client = this.#client();
+    } catch (error) {
+      if (error instanceof SchemaMissing) return missing(error);
+      throw error;
+    }
+    const call = async (): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await ensureSchema(client, this.#names, this.#create, this.timeoutMs);
+          break;
+        } catch (error) {
+          if (error instanceof SchemaMissing) return missing(error);
+          // The schema check this call joined belonged to an operation that timed out, and was
+          // ended with it (engine/remote.ts): check again, on this call's own time.
+          if (!(isAbandoned(client, started, error) && attempt < 3 && Date.now() < deadline.at)) throw error;
+        }
+      }
+      return retryBusy(client, () => work(client), deadline);
+    };
+    return watchRemote(client, this.timeoutMs, call());
   }
 
-  async #execute(statement: InStatement): Promise<ResultSet> {
-    const client = await this.#ready();
-    return retryBusy(client, () => client.execute(statement));
+  #execute(statement: InStatement): Promise<ResultSet | undefined> {
+    return this.#call(
+      (client) => client.execute(statement),
+      () => undefined,
+    );
   }
 
-  async #write(statements: InStatement[]): Promise<ResultSet[]> {
-    const client = await this.#ready();
-    return retryBusy(client, () => client.batch(statements, 'write'));
+  /** A write batch; with nothing to write to (createIfMissing: false) it fails, or gives `ifMissing`. */
+  #write(statements: InStatement[], ifMissing?: () => ResultSet[]): Promise<ResultSet[]> {
+    return this.#call(
+      (client) => client.batch(statements, 'write'),
+      (error) => {
+        if (ifMissing) return ifMissing();
+        throw error;
+      },
+    );
   }
 
   #expiresAt(now: number): number | null {
@@ -68,6 +110,7 @@ export class SqliteSession extends BaseSession {
 
   protected async readItems(limit: number | undefined): Promise<string[]> {
     const result = await this.#execute(this.#sql.read(limit, Date.now()));
+    if (result === undefined) return [];
     const texts = result.rows.map((row) => row[0] as string);
     return limit === undefined ? texts : texts.reverse();
   }
@@ -79,7 +122,8 @@ export class SqliteSession extends BaseSession {
 
   protected async popLastItem(): Promise<string | undefined> {
     const now = Date.now();
-    return poppedItem(await this.#write(this.#sql.pop(now, this.#expiresAt(now))));
+    // Nothing to pop from when the tables do not exist (createIfMissing: false).
+    return poppedItem(await this.#write(this.#sql.pop(now, this.#expiresAt(now)), () => []));
   }
 
   protected async clearItems(): Promise<void> {

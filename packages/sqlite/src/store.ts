@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type Client, createClient } from '@libsql/client';
 import {
   BaseSessionStore,
@@ -8,14 +9,15 @@ import {
   type SessionError,
   SessionValidationError,
 } from '@sessions/core';
-import { markOwned, retryBusy } from './engine/busy-retry.js';
-import { absoluteFileUrl } from './engine/file-url.js';
+import { deadlineIn, markOwned, retryBusy } from './engine/busy-retry.js';
+import { absoluteFileUrl, filePathOf } from './engine/file-url.js';
+import { fetchWithTimeout, watchRemote } from './engine/remote.js';
 import { type SchemaNames, schemaNames } from './engine/schema.js';
 import { deleteExpiredStatement } from './engine/statements.js';
 import { toSqliteSessionError } from './errors.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteSessionStoreOptions, STORE_OPTION_KEYS } from './options.js';
 import { SqliteSession } from './session.js';
-import { enableWalFor, ensureSchema } from './setup.js';
+import { enableWalFor, ensureSchema, SchemaMissing } from './setup.js';
 import { sqliteUrlKind } from './url.js';
 
 /**
@@ -67,14 +69,23 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
     }
     const isFile = kind === 'file';
     const target = isFile ? absoluteFileUrl(url) : url;
+    // createIfMissing: false must not create the file, which opening it would do.
+    const mustExist = isFile && !this.createIfMissing ? filePathOf(target) : undefined;
     this.#url = url;
     this.#handle = this.adopt(
       ClientHandle.owned(
         () => {
+          // Thrown before opening, so nothing is kept: the next call looks again.
+          if (mustExist !== undefined && !existsSync(mustExist)) {
+            throw new SchemaMissing(this.#names, 'the database file does not exist');
+          }
           const opened = createClient({
             url: target,
             ...(authToken === undefined ? {} : { authToken }),
-            ...(isFile ? { timeout: busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS } : {}),
+            // SQLite waits for no lock inside a (synchronous) local call; busy-retry.ts waits instead.
+            ...(isFile ? { timeout: Math.min(busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, this.timeoutMs) } : {}),
+            // Every HTTP request ends at the deadline (WebSocket: engine/remote.ts, watchRemote).
+            ...(kind === 'remote' ? { fetch: fetchWithTimeout(this.timeoutMs) } : {}),
           });
           // Ours to reconnect after SQLITE_BUSY (see engine/busy-retry.ts); a caller's never is.
           markOwned(opened);
@@ -98,6 +109,8 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
       client: this.#client,
       tablePrefix: this.#names.prefix,
       ttlSeconds: this.ttlSeconds,
+      timeoutMs: this.timeoutMs,
+      createIfMissing: this.createIfMissing,
       isClosed: this.isClosed,
     });
   }
@@ -105,10 +118,12 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
   /**
    * `setup()` (from core) creates the tables, index and trigger if missing and checks the schema
    * version, once per client and prefix (later calls return the same promise). Every operation
-   * does this lazily; call it at start-up to fail fast.
+   * does this lazily; call it at start-up to fail fast. With `createIfMissing: false` it creates
+   * nothing: it checks that the tables are there (and their version), and fails if not.
    */
-  protected override runSetup(): Promise<void> {
-    return ensureSchema(this.#client(), this.#names);
+  protected override async runSetup(): Promise<void> {
+    const client = this.#client();
+    await watchRemote(client, this.timeoutMs, ensureSchema(client, this.#names, this.createIfMissing, this.timeoutMs));
   }
 
   /** The earlier name of {@link setup}, kept as an alias: the same call, errors name `setup`. */
@@ -124,11 +139,25 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
   async deleteExpired(): Promise<number> {
     this.assertOpen();
     return this.run('deleteExpired', async () => {
-      const client = this.#client();
-      await ensureSchema(client, this.#names);
+      const deadline = deadlineIn(this.timeoutMs);
+      let client: Client;
+      try {
+        client = this.#client();
+        await watchRemote(
+          client,
+          this.timeoutMs,
+          ensureSchema(client, this.#names, this.createIfMissing, this.timeoutMs),
+        );
+      } catch (error) {
+        // createIfMissing: false and nothing there: nothing has expired either.
+        if (error instanceof SchemaMissing) return 0;
+        throw error;
+      }
       // A write batch rather than a bare statement, for the reason given in SessionStatements.clear.
-      const [result] = await retryBusy(client, () =>
-        client.batch([deleteExpiredStatement(this.#names, Date.now())], 'write'),
+      const [result] = await watchRemote(
+        client,
+        this.timeoutMs,
+        retryBusy(client, () => client.batch([deleteExpiredStatement(this.#names, Date.now())], 'write'), deadline),
       );
       return result!.rowsAffected;
     });

@@ -54,6 +54,7 @@ describe('libSQL over HTTP puts the URL, password included, in the driver error 
       url: 'http://***@127.0.0.1:1',
       tablePrefix: 'agents_',
       ownsClient: true,
+      timeoutMs: 10_000,
       closed: false,
     });
     expect(shown + JSON.stringify(store)).not.toContain(LEAK_MARKER);
@@ -67,6 +68,7 @@ describe('libSQL over HTTP puts the URL, password included, in the driver error 
       tablePrefix: 'mine_',
       ownsClient: false,
       ttlSeconds: 60,
+      timeoutMs: 10_000,
       closed: false,
     });
     await store.close();

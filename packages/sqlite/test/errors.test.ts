@@ -2,15 +2,17 @@ import { join } from 'node:path';
 import type { Client } from '@libsql/client';
 import {
   type AgentInputItem,
+  SessionAuthenticationError,
   SessionClosedError,
   SessionConnectionError,
   SessionError,
   SessionStorageError,
+  SessionTimeoutError,
   SessionValidationError,
 } from '@sessions/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { markOwned } from '../src/engine/busy-retry.js';
-import { isFetchFailure, toSqliteSessionError } from '../src/errors.js';
+import { LockWaitExpired, markOwned } from '../src/engine/busy-retry.js';
+import { isAuthenticationFailure, isFetchFailure, rootCauseDetail, toSqliteSessionError } from '../src/errors.js';
 import { SqliteSession, SqliteSessionStore } from '../src/index.js';
 import { fileUrl, rawClient, tempDir, uniquePrefix } from './helpers.js';
 
@@ -178,5 +180,72 @@ describe('toSqliteSessionError', () => {
     const invalid = toSqliteSessionError('setup', coded('URL_INVALID: bad authority', 'URL_INVALID'));
     expect(invalid).toBeInstanceOf(SessionValidationError);
     expect(invalid.message).toBe('setup failed: URL_INVALID: bad authority');
+  });
+});
+
+describe('toSqliteSessionError: refused credentials, lock waits, root causes (issue #15)', () => {
+  /** What `@libsql/client` throws for an HTTP error status: hrana's HttpServerError inside a LibsqlError. */
+  const httpStatus = (status: number) =>
+    coded(
+      `SERVER_ERROR: Server returned HTTP status ${status}`,
+      'SERVER_ERROR',
+      Object.assign(new Error(`Server returned HTTP status ${status}`), { name: 'HttpServerError', status }),
+    );
+
+  it("HTTP 401 / 403 and the server's AUTH_* codes are SessionAuthenticationError, not retryable", () => {
+    const shapes: unknown[] = [
+      httpStatus(401),
+      httpStatus(403),
+      // Over WebSocket: sqld's hello_error codes become the LibsqlError's code.
+      coded('AUTH_JWT_INVALID: Authentication failed: The JWT is invalid', 'AUTH_JWT_INVALID'),
+      coded('AUTH_JWT_EXPIRED: The JWT has expired', 'AUTH_JWT_EXPIRED'),
+      coded('x', 'HRANA_CLOSED_ERROR', coded('Authentication failed', 'AUTH_HTTP_HEADER_MISSING')),
+    ];
+    for (const shape of shapes) {
+      expect(isAuthenticationFailure(shape), String(shape)).toBe(true);
+      const error = toSqliteSessionError('getItems', shape);
+      expect(error, String(shape)).toBeInstanceOf(SessionAuthenticationError);
+      expect(error).not.toBeInstanceOf(SessionConnectionError);
+      expect(error.code).toBe('AUTHENTICATION');
+      expect(error.retryable).toBe(false);
+      expect((error as SessionAuthenticationError).operation).toBe('getItems');
+      expect(error.cause).toBe(shape);
+    }
+    // Other statuses keep their kind.
+    for (const status of [400, 404, 500, 502]) {
+      const error = toSqliteSessionError('addItems', httpStatus(status));
+      expect(error, String(status)).not.toBeInstanceOf(SessionAuthenticationError);
+      expect(error).toBeInstanceOf(SessionStorageError);
+    }
+    expect(isAuthenticationFailure(coded('SQLITE_AUTH: not authorized', 'SQLITE_AUTH'))).toBe(false);
+  });
+
+  it('a lock held elsewhere until the deadline is a SessionTimeoutError that says nothing was written', () => {
+    const busy = coded('SQLITE_BUSY: database is locked', 'SQLITE_BUSY');
+    const error = toSqliteSessionError('addItems', new LockWaitExpired(1500, busy));
+    expect(error).toBeInstanceOf(SessionTimeoutError);
+    expect(error).toBeInstanceOf(SessionConnectionError);
+    const timeout = error as SessionTimeoutError;
+    expect(timeout.code).toBe('TIMEOUT');
+    expect(timeout.retryable).toBe(true);
+    expect(timeout.mayHaveApplied).toBe(false);
+    expect(timeout.timeoutMs).toBe(1500);
+    expect(timeout.operation).toBe('addItems');
+    expect(timeout.cause).toBe(busy);
+  });
+
+  it('connection errors name the root cause, not only the wrapper', () => {
+    const refused = fetchFailed(coded('connect ECONNREFUSED 127.0.0.1:8080', 'ECONNREFUSED'));
+    expect(rootCauseDetail(refused)).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:8080');
+    const error = toSqliteSessionError('getItems', refused);
+    expect(error).toBeInstanceOf(SessionConnectionError);
+    expect(error.message).toBe('getItems failed: fetch failed: connect ECONNREFUSED 127.0.0.1:8080');
+    // A cause already quoted by its wrapper is not repeated.
+    const ws = coded(
+      'HRANA_WEBSOCKET_ERROR: connect ECONNREFUSED 127.0.0.1:1',
+      'HRANA_WEBSOCKET_ERROR',
+      new Error('connect ECONNREFUSED 127.0.0.1:1'),
+    );
+    expect(rootCauseDetail(ws)).toBe('HRANA_WEBSOCKET_ERROR: connect ECONNREFUSED 127.0.0.1:1');
   });
 });

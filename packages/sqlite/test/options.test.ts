@@ -25,7 +25,7 @@ describe('the options guard runs before anything else', () => {
     const error = validationError(() => new SqliteSessionStore({ url: ':memory:', tllSeconds: 60 } as never));
     expect(error.message).toBe(
       'SqliteSessionStore does not know the option "tllSeconds" (did you mean "ttlSeconds"?); ' +
-        'known options: ttlSeconds, url, authToken, busyTimeoutMs, client, tablePrefix',
+        'known options: ttlSeconds, timeoutMs, createIfMissing, url, authToken, busyTimeoutMs, client, tablePrefix',
     );
     expect(
       validationError(() => new SqliteSessionStore({ url: ':memory:', tablePrefx: 'x_' } as never)).message,
@@ -50,7 +50,9 @@ describe('the options guard runs before anything else', () => {
       expect(error.message).toMatch(
         /SqliteSession does not know the option "tablePrefx" \(did you mean "tablePrefix"\?\)/,
       );
-      expect(error.message).toMatch(/known options: sessionId, ttlSeconds, isClosed, client, tablePrefix$/);
+      expect(error.message).toMatch(
+        /known options: sessionId, ttlSeconds, timeoutMs, isClosed, client, tablePrefix, createIfMissing$/,
+      );
     } finally {
       client.close();
     }

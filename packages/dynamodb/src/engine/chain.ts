@@ -4,6 +4,7 @@
  * no I/O of its own and the tests can feed it any page sequence.
  */
 import { SessionCorruptDataError } from '@sessions/core';
+import { budgetExpired } from './deadline.js';
 import { A, isLive, META_SK, type Meta, num, parseMeta, ROW_OVERHEAD, type Row, SORT_KEY, seqOf } from './layout.js';
 import { backoff, sleep } from './retry.js';
 
@@ -140,9 +141,17 @@ export async function walkChain(
 export async function readSnapshot(
   limit: number | undefined,
   fetchPage: FetchChainPage,
-  options: { keyBytes: number; tableName: string; now?: () => number; pause?: (ms: number) => Promise<void> },
+  options: {
+    keyBytes: number;
+    tableName: string;
+    now?: () => number;
+    pause?: (ms: number) => Promise<void>;
+    /** True once the call's deadline has passed: no further read (default: the call's budget). */
+    expired?: () => boolean;
+  },
 ): Promise<Snapshot> {
   const pause = options.pause ?? sleep;
+  const expired = options.expired ?? budgetExpired;
   const versions: (number | undefined)[] = [];
   for (let attempt = 0; ; attempt++) {
     const result = await walkChain(limit, fetchPage, options.keyBytes, options.now);
@@ -155,6 +164,11 @@ export async function readSnapshot(
         );
       }
       throw new Error(`the session changed during each of ${MAX_READ_ATTEMPTS} reads`);
+    }
+    if (expired()) {
+      throw Object.assign(new Error(`the deadline passed during read ${attempt + 1} (a write was being applied)`), {
+        name: 'TimeoutError',
+      });
     }
     await pause(backoff(attempt, 5, 250));
   }

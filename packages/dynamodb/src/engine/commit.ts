@@ -4,6 +4,7 @@
  * transaction on the metadata row, and on a lost race remembers what won, backs off and asks the
  * path to plan again. I/O comes through a {@link CommitPort}, so the loop runs without a server.
  */
+import { budgetExpired } from './deadline.js';
 import type { Meta, MetaState } from './layout.js';
 import { toMeta } from './layout.js';
 import type { PlannedWrite, TransactionPlan } from './plan.js';
@@ -23,6 +24,8 @@ export interface CommitPort {
   /** The metadata this handle now knows to be current (undefined: no metadata row). */
   remember(meta: Meta | undefined): void;
   pause?(ms: number): Promise<void>;
+  /** True once the call's deadline has passed: no further attempt (default: the call's budget). */
+  expired?(): boolean;
 }
 
 /** What a path decided for one attempt. */
@@ -63,12 +66,16 @@ export interface WritePath<T> {
  */
 export async function commitWithRetry<T>(port: CommitPort, path: WritePath<T>): Promise<T> {
   const pause = port.pause ?? sleep;
+  const expired = port.expired ?? budgetExpired;
   const maxAttempts = path.maxAttempts ?? MAX_WRITE_ATTEMPTS;
   const { baseMs, capMs } = path.backoff ?? { baseMs: 5, capMs: 200 };
   for (let attempt = 0; ; attempt++) {
     const step = await path.plan(attempt);
     if (step.kind === 'done') return step.value;
-    if (step.kind === 'again') continue;
+    if (step.kind === 'again') {
+      if (expired()) throw deadlinePassed(attempt);
+      continue;
+    }
     // The kept rows get the new TTL first, so a commit never promises an expiry they would not
     // outlive; a failure here fails the write with nothing committed.
     if (step.stampUpTo !== undefined && step.stampUpTo >= 0) await port.stampRows(step.plan.next, step.stampUpTo);
@@ -88,8 +95,17 @@ export async function commitWithRetry<T>(port: CommitPort, path: WritePath<T>): 
       if (path.exhausted) return path.exhausted();
       throw new Error(`the session changed on each of ${maxAttempts} attempts; nothing was written`);
     }
+    if (expired()) throw deadlinePassed(attempt);
     await pause(backoff(attempt, baseMs, capMs));
+    if (expired()) throw deadlinePassed(attempt);
   }
+}
+
+/** Lost races until the call's deadline passed: this attempt wrote nothing, and no other is made. */
+function deadlinePassed(attempt: number): Error {
+  return Object.assign(new Error(`the deadline passed after ${attempt + 1} attempts; nothing more was tried`), {
+    name: 'TimeoutError',
+  });
 }
 
 /** Runs cleanup whose failure must not fail the operation that committed before it. */

@@ -5,6 +5,7 @@
  */
 import type { AttributeValue, TransactWriteItem, WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { Deletion } from './chain.js';
+import { budgetExpired } from './deadline.js';
 import { expiryAt, freshGeneration, nextMeta, operationCutoff, operationExpiresAt } from './expiry.js';
 import {
   A,
@@ -202,18 +203,25 @@ export const MAX_BATCH_ATTEMPTS = MAX_THROTTLE_ATTEMPTS * 2;
 
 /**
  * Sends `requests` as `BatchWriteItem`s of 25, several in flight; `send` returns the group's
- * `UnprocessedItems`, which are sent again with backoff until none are left.
+ * `UnprocessedItems`, which are sent again with backoff until none are left, or until the call's
+ * deadline has passed (`expired`).
  */
 export async function batchWriteAll(
   requests: readonly WriteRequest[],
   send: (batch: WriteRequest[]) => Promise<WriteRequest[]>,
   pause: (ms: number) => Promise<void> = sleep,
+  expired: () => boolean = budgetExpired,
 ): Promise<void> {
   await inParallel(batchGroups(requests), PARALLEL_REQUESTS, async (group) => {
     let pending = group;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await pause(backoff(attempt, 20, 1000));
       if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`${pending.length} writes stayed unprocessed`);
+      if (attempt > 0 && expired()) {
+        throw Object.assign(new Error(`${pending.length} writes were unprocessed when the deadline passed`), {
+          name: 'TimeoutError',
+        });
+      }
       pending = await send(pending);
     }
   });

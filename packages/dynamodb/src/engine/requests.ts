@@ -1,7 +1,7 @@
 /**
  * The DynamoDB requests of one session's partition: the only engine file that sends anything.
  * Every request goes through {@link sendWithRetries} (throttling, and a missing table created on
- * the spot when `createTable` is on).
+ * the spot when `createIfMissing` is on) and carries the call's abort signal (`deadline.ts`).
  */
 import {
   BatchWriteItemCommand,
@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { setupTable } from '../setup.js';
 import type { ChainPage } from './chain.js';
+import { assertBudget, requestOptions } from './deadline.js';
 import {
   A,
   ITEM_SK_MIN,
@@ -46,16 +47,19 @@ export class SessionRequests {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
   readonly #pk: string;
-  readonly #createTable: boolean;
+  readonly #createIfMissing: boolean;
 
-  constructor(client: DynamoDBClient, tableName: string, sessionId: string, createTable: boolean) {
+  constructor(client: DynamoDBClient, tableName: string, sessionId: string, createIfMissing: boolean) {
     this.#client = client;
     this.#tableName = tableName;
     this.#pk = sessionId;
-    this.#createTable = createTable;
+    this.#createIfMissing = createIfMissing;
   }
 
-  /** One page of the descending Query from the metadata row down through the item rows. */
+  /**
+   * One page of the descending Query from the metadata row down through the item rows. With
+   * `createIfMissing: false`, a missing table reads as an empty one (and nothing is created).
+   */
   readonly chainPage = async (limit: number | undefined, startKey: Row | undefined): Promise<ChainPage> => {
     const page = await this.#call(() =>
       this.#client.send(
@@ -69,8 +73,12 @@ export class SessionRequests {
           ...(limit === undefined ? {} : { Limit: limit }),
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
+        requestOptions(),
       ),
-    );
+    ).catch((error: unknown) => {
+      if (this.#createIfMissing || errorName(error) !== 'ResourceNotFoundException') throw error;
+      return { Items: [], LastEvaluatedKey: undefined };
+    });
     return { rows: page.Items ?? [], lastKey: page.LastEvaluatedKey };
   };
 
@@ -78,6 +86,7 @@ export class SessionRequests {
     const result = await this.#call(() =>
       this.#client.send(
         new GetItemCommand({ TableName: this.#tableName, Key: this.#key(META_SK), ConsistentRead: true }),
+        requestOptions(),
       ),
     );
     return parseMeta(result.Item);
@@ -86,7 +95,9 @@ export class SessionRequests {
   async transact(plan: TransactionPlan): Promise<TransactionOutcome> {
     const { actions, overflow } = transactionActions(plan, this.#tableName, this.#pk, Date.now());
     try {
-      await this.#call(() => this.#client.send(new TransactWriteItemsCommand({ TransactItems: actions })));
+      await this.#call(() =>
+        this.#client.send(new TransactWriteItemsCommand({ TransactItems: actions }), requestOptions()),
+      );
       return { kind: 'committed', overflow };
     } catch (error) {
       const outcome = cancelledOutcome(error, plan.operation);
@@ -105,6 +116,7 @@ export class SessionRequests {
             { Get: { TableName: this.#tableName, Key: this.#key(opSk(operationId)) } },
           ],
         }),
+        requestOptions(),
       ),
     );
     return { meta: parseMeta(result.Responses?.[0]?.Item), recorded: result.Responses?.[1]?.Item };
@@ -122,6 +134,7 @@ export class SessionRequests {
           ExpressionAttributeValues: { ':count': n(count), ':one': n(1) },
           ReturnValues: 'ALL_NEW',
         }),
+        requestOptions(),
       ),
     );
     return parseMeta(result.Attributes) as Meta;
@@ -153,6 +166,7 @@ export class SessionRequests {
             ExpressionAttributeValues: { ':none': n(-1), ':now': n(now), ':one': n(1) },
             ReturnValues: 'ALL_NEW',
           }),
+          requestOptions(),
         ),
       );
       return parseMeta(result.Attributes);
@@ -223,6 +237,7 @@ export class SessionRequests {
               ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
               ...(ttl === undefined ? {} : { ExpressionAttributeValues: { ':ttl': n(ttl) } }),
             }),
+            requestOptions(),
           ),
         );
       } catch (error) {
@@ -253,6 +268,7 @@ export class SessionRequests {
             ConsistentRead: true,
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
+          requestOptions(),
         ),
       );
       for (const row of page.Items ?? []) {
@@ -267,7 +283,7 @@ export class SessionRequests {
     const table = this.#tableName;
     await batchWriteAll(requests, async (batch) => {
       const result = await this.#call(() =>
-        this.#client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } })),
+        this.#client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } }), requestOptions()),
       );
       return result.UnprocessedItems?.[table] ?? [];
     });
@@ -278,6 +294,12 @@ export class SessionRequests {
   }
 
   #call<T>(send: () => Promise<T>): Promise<T> {
-    return sendWithRetries(send, this.#createTable ? () => setupTable(this.#client, this.#tableName) : undefined);
+    return sendWithRetries(
+      () => {
+        assertBudget();
+        return send();
+      },
+      this.#createIfMissing ? () => setupTable(this.#client, this.#tableName) : undefined,
+    );
   }
 }

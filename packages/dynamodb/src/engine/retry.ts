@@ -1,3 +1,5 @@
+import { budgetExpired } from './deadline.js';
+
 /**
  * Error names with which DynamoDB refuses a request without applying it, so that it may be sent
  * again a little later. Ambiguous failures (5xx, timeouts) are not here: the SDK already repeats
@@ -49,12 +51,14 @@ export async function inParallel<T>(items: readonly T[], concurrency: number, ta
 /**
  * Sends one request: again with backoff while DynamoDB throttles or reports a conflicting
  * transaction, and once more after `createTable` when the table is missing (when given: the
- * store's `createTable` option is on). Anything else is thrown as it came.
+ * store's `createIfMissing` option is on). Anything else is thrown as it came, and so is a
+ * throttling error once the call's deadline has passed (`expired`): no retry outlives the call.
  */
 export async function sendWithRetries<T>(
   send: () => Promise<T>,
   createTable: (() => Promise<void>) | undefined,
   pause: (ms: number) => Promise<void> = sleep,
+  expired: () => boolean = budgetExpired,
 ): Promise<T> {
   let created = false;
   for (let attempt = 0; ; attempt++) {
@@ -67,7 +71,7 @@ export async function sendWithRetries<T>(
         await createTable();
         continue;
       }
-      if (RETRYABLE_ERRORS.has(name) && attempt + 1 < MAX_THROTTLE_ATTEMPTS) {
+      if (RETRYABLE_ERRORS.has(name) && attempt + 1 < MAX_THROTTLE_ATTEMPTS && !expired()) {
         await pause(backoff(attempt, 20, 1000));
         continue;
       }

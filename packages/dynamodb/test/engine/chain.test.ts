@@ -134,6 +134,23 @@ describe('readSnapshot', () => {
   });
 });
 
+describe('readSnapshot and the deadline', () => {
+  it("stops reading again once the call's deadline has passed", async () => {
+    const { rows } = partition(texts(3));
+    const source = pages(rows.filter((row) => row[SORT_KEY]?.S !== itemSk(1)));
+    let checks = 0;
+    const error = await readSnapshot(undefined, source.fetch, {
+      keyBytes: KEY_BYTES,
+      tableName: 't',
+      pause: noPause,
+      expired: () => ++checks >= 3,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect((error as Error).message).toMatch(/deadline passed during read 3/);
+    expect(source.limits).toHaveLength(3);
+  });
+});
+
 describe('matchesSuffix', () => {
   it('compares the newest items (newest first) with the expected suffix (oldest first)', () => {
     const items = ['c', 'b', 'a'].map((text, i) => ({ text, rows: [], prev: 1 - i }));

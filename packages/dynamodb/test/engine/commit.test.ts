@@ -102,6 +102,34 @@ describe('commitWithRetry', () => {
     expect(fake.pauses.every((ms) => ms >= 0 && ms < 200)).toBe(true);
   });
 
+  it("stops after a lost race once the call's deadline has passed: nothing more is tried", async () => {
+    const fake = fakePort(Array.from({ length: 50 }, () => ({ kind: 'meta-changed', meta: meta(5) }) as const));
+    let plans = 0;
+    fake.port.expired = () => plans >= 3;
+    const error = await commitWithRetry(fake.port, {
+      plan: async () => {
+        plans++;
+        return commitStep(1, planned(meta(1)));
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect((error as Error).message).toBe('the deadline passed after 3 attempts; nothing more was tried');
+    expect(fake.calls).toEqual(['transact v2', 'transact v2', 'transact v2']);
+    // A path that keeps asking to plan again stops too.
+    let agains = 0;
+    const again = await commitWithRetry(
+      { ...fakePort([]).port, expired: () => agains >= 5 },
+      {
+        plan: async () => {
+          agains++;
+          return { kind: 'again' };
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect(again).toMatchObject({ name: 'TimeoutError' });
+    expect(agains).toBe(5);
+  });
+
   it('gives up with a plain error after MAX_WRITE_ATTEMPTS lost races, or as the path says', async () => {
     const losing = () => Array.from({ length: 500 }, () => ({ kind: 'busy' }) as const);
     const fake = fakePort(losing());

@@ -113,6 +113,27 @@ describe('planWrite', () => {
   });
 });
 
+describe('batch writes and the deadline', () => {
+  it("sends unprocessed writes again only while the call's deadline has not passed", async () => {
+    const requests: WriteRequest[] = [{ DeleteRequest: { Key: { pk: { S: 's' }, sk: { S: 'i#0' } } } }];
+    let calls = 0;
+    let expired = false;
+    const error = await batchWriteAll(
+      requests,
+      async (batch) => {
+        calls++;
+        if (calls === 2) expired = true;
+        return batch;
+      },
+      async () => {},
+      () => expired,
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect((error as Error).message).toBe('1 writes were unprocessed when the deadline passed');
+    expect(calls).toBe(2);
+  });
+});
+
 describe('batch writes (25 per request, UnprocessedItems sent again)', () => {
   const requests = (count: number): WriteRequest[] =>
     Array.from({ length: count }, (_, i) => ({ DeleteRequest: { Key: { pk: { S: 's' }, sk: { S: `i#${i}` } } } }));

@@ -69,6 +69,23 @@ describe('sendWithRetries', () => {
   });
 });
 
+describe('sendWithRetries and the deadline', () => {
+  it("gives the throttling error up once the call's deadline has passed", async () => {
+    let calls = 0;
+    const error = await sendWithRetries(
+      async () => {
+        calls++;
+        throw named('ThrottlingException');
+      },
+      undefined,
+      noPause,
+      () => calls >= 2,
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ThrottlingException' });
+    expect(calls).toBe(2);
+  });
+});
+
 describe('backoff and inParallel', () => {
   it('backoff is full jitter under min(cap, base · 2^attempt)', () => {
     for (let attempt = 0; attempt < 30; attempt++) {

@@ -1,13 +1,9 @@
 import type { Client } from '@libsql/client';
+import { pace } from './pace.js';
 
-/**
- * How long one operation keeps retrying SQLITE_BUSY / SQLITE_LOCKED before reporting the
- * failure. Each attempt may itself wait up to the connection's busy timeout inside SQLite.
- */
-export const BUSY_DEADLINE_MS = 30_000;
 /** First back-off delay; it doubles up to {@link BUSY_MAX_DELAY_MS}, with jitter. */
 const BUSY_BASE_DELAY_MS = 5;
-const BUSY_MAX_DELAY_MS = 250;
+const BUSY_MAX_DELAY_MS = 50;
 
 const BUSY_CODE = /^SQLITE_(BUSY|LOCKED)(_|$)/;
 
@@ -25,13 +21,45 @@ export function isBusyError(error: unknown): boolean {
   return false;
 }
 
+/** When an operation gives up: `at` (ms since the epoch), from the operation's `timeoutMs`. */
+export interface Deadline {
+  at: number;
+  timeoutMs: number;
+}
+
+/**
+ * The deadline of an operation starting now. It falls a little before core's own (which starts
+ * a moment later and always fires too), so that a lock still held at the end is reported by
+ * {@link LockWaitExpired}, which knows that nothing was written, rather than by core's timer.
+ */
+export function deadlineIn(timeoutMs: number): Deadline {
+  return { at: Date.now() + timeoutMs - Math.min(25, Math.floor(timeoutMs / 10)), timeoutMs };
+}
+
+/**
+ * Another connection held the lock until the operation's deadline. Every attempt was rolled back
+ * (that is what SQLITE_BUSY means), so nothing was written; errors.ts maps this onto
+ * `SessionTimeoutError` with `mayHaveApplied: false` and the last busy error as `cause`.
+ */
+export class LockWaitExpired extends Error {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, cause: unknown) {
+    super(`the database stayed locked by another connection for ${timeoutMs} ms`, { cause });
+    this.name = 'LockWaitExpired';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `work` against `client`, and runs it again while it fails with SQLITE_BUSY /
- * SQLITE_LOCKED, waiting a jittered, doubling delay in between (asynchronously, so the event
- * loop stays free), for at most {@link BUSY_DEADLINE_MS}. Then the last error is thrown: the
- * write is reported as failed, never silently lost.
+ * SQLITE_LOCKED, waiting a jittered, doubling delay in between with `setTimeout`, until the
+ * operation's `deadline`; then {@link LockWaitExpired} is thrown: the write is reported as not
+ * done, never silently lost, and no attempt starts after the deadline. All waiting for a lock
+ * happens here, asynchronously: the files a store opens have a busy timeout of 0, so SQLite never
+ * waits inside a (synchronous, event-loop-blocking) local call. Before every local attempt,
+ * {@link pace} lets the event loop turn if local calls have kept it for too long.
  *
  * On a local file a BUSY also poisons the connection that saw it (libsql leaves the failed
  * statement in progress, so every later COMMIT on that connection fails until the statement is
@@ -40,22 +68,29 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * caller passed in is never reconnected or closed (that would also end the caller's own open
  * transactions on it): its busy errors are only retried, with the same back-off and deadline.
  *
- * Errors leave as the driver threw them (or as a plain `Error`): the caller's error mapping
+ * Other errors leave as the driver threw them (or as a plain `Error`): the caller's error mapping
  * (errors.ts) names the public operation they failed.
  */
-export async function retryBusy<T>(client: Client, work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + BUSY_DEADLINE_MS;
+export async function retryBusy<T>(client: Client, work: () => Promise<T>, deadline: Deadline): Promise<T> {
+  const local = client.protocol === 'file';
   for (let attempt = 0; ; attempt++) {
+    if (local) {
+      const turn = pace();
+      if (turn) await turn;
+    }
     try {
       return await work();
     } catch (error) {
       // A reconnect (ours, below, from a concurrent operation; or the caller's own) can close a
       // connection that this operation had borrowed but not used yet: nothing ran, so retry.
       const reopened = (error as { code?: unknown } | null)?.code === 'CLIENT_CLOSED' && !client.closed;
-      if (!(reopened || isBusyError(error)) || Date.now() >= deadline) throw error;
+      if (!(reopened || isBusyError(error))) throw error;
       if (!reopened) await replaceConnections(client);
       const cap = Math.min(BUSY_MAX_DELAY_MS, BUSY_BASE_DELAY_MS * 2 ** attempt);
-      await sleep(cap / 2 + Math.random() * (cap / 2));
+      const left = deadline.at - Date.now();
+      if (left <= 0) throw new LockWaitExpired(deadline.timeoutMs, error);
+      await sleep(Math.min(left, cap / 2 + Math.random() * (cap / 2)));
+      if (Date.now() >= deadline.at) throw new LockWaitExpired(deadline.timeoutMs, error);
     }
   }
 }
@@ -71,6 +106,10 @@ export function markOwned(client: Client): void {
   ownedClients.add(client);
 }
 
+export function isOwned(client: Client): boolean {
+  return ownedClients.has(client);
+}
+
 const replacing = new WeakMap<Client, Promise<void>>();
 
 /**
@@ -81,8 +120,8 @@ const replacing = new WeakMap<Client, Promise<void>>();
  * is checked before and after, so a client that would reopen on another database cannot
  * silently move there: it is closed instead.
  */
-function replaceConnections(client: Client): Promise<void> {
-  if (client.protocol !== 'file' || !ownedClients.has(client)) return Promise.resolve();
+async function replaceConnections(client: Client): Promise<void> {
+  if (client.protocol !== 'file' || !isOwned(client)) return;
   let pending = replacing.get(client);
   if (!pending) {
     pending = (async () => {
@@ -99,7 +138,13 @@ function replaceConnections(client: Client): Promise<void> {
     })().finally(() => replacing.delete(client));
     replacing.set(client, pending);
   }
-  return pending;
+  try {
+    await pending;
+  } catch (error) {
+    // The fresh connection's probe met the lock too (WAL recovery, a checkpoint): the next
+    // attempt sees it again and comes back here. Anything else (another file) is thrown.
+    if (!isBusyError(error)) throw error;
+  }
 }
 
 async function mainFile(client: Client): Promise<string> {

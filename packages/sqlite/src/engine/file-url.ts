@@ -17,3 +17,22 @@ export function absoluteFileUrl(url: string): string {
   }
   return pathToFileURL(resolve(path)).href;
 }
+
+/**
+ * The path of the file a `file:` URL opens (as `@libsql/client` reads it: the query is not part
+ * of the path), for checking that it exists without opening it (which would create it).
+ */
+export function filePathOf(url: string): string {
+  let rest = url.slice('file:'.length).replace(/[?#].*$/s, '');
+  // `file://localhost/p` and `file:///p` are `/p`; `file:/p` is `/p` already.
+  if (rest.startsWith('//')) {
+    const slash = rest.indexOf('/', 2);
+    rest = slash < 0 ? '/' : rest.slice(slash);
+  }
+  try {
+    rest = decodeURIComponent(rest);
+  } catch {
+    // Left as written: libsql would not decode it either.
+  }
+  return resolve(rest);
+}

@@ -1,6 +1,7 @@
 // A child process driving the BUILT package (dist/), as a separate program would. The parent
 // (test/multiprocess.test.ts) sends one task, the child answers `ready`, waits for `go` (so
 // that every child starts its work at once), does the work and answers with the result.
+import { createClient } from '@libsql/client';
 import { SqliteSessionStore } from '../../dist/index.js';
 
 const send = (message) => new Promise((resolve) => process.send(message, resolve));
@@ -12,8 +13,19 @@ const store = new SqliteSessionStore({
   tablePrefix: task.prefix,
   ...(task.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: task.busyTimeoutMs }),
 });
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// 'hold-lock': another program holding the database's write lock (BEGIN IMMEDIATE), taken before
+// `ready`; see holdLock below.
+const holder = task.kind === 'hold-lock' ? createClient({ url: task.url, timeout: 5000 }) : undefined;
+let held;
+const takeLock = async () => {
+  held = await holder.transaction('write');
+  await held.execute('CREATE TABLE IF NOT EXISTS lock_holder (n INTEGER)');
+  await held.execute('INSERT INTO lock_holder VALUES (1)');
+};
 try {
   if (task.migrateFirst) await store.migrate();
+  if (holder) await takeLock();
   await send({ type: 'ready' });
   await nextMessage(); // go
   if (task.migrateOnGo) await store.migrate();
@@ -26,6 +38,7 @@ try {
 } catch (error) {
   await send({ type: 'failed', error: `${error?.name}: ${error?.message}` });
 } finally {
+  holder?.close();
   await store.close();
   process.disconnect();
 }
@@ -76,6 +89,19 @@ async function run(task) {
         for (const item of items) await session.addItems([item]);
       }
       return null;
+    }
+    case 'hold-lock': {
+      // Locked since before `ready`: hold it `holdMs` more, release; then `cycles - 1` more rounds
+      // of `gapMs` free and `holdMs` locked.
+      for (let cycle = 0; cycle < task.cycles; cycle++) {
+        if (cycle > 0) {
+          await sleep(task.gapMs);
+          await takeLock();
+        }
+        await sleep(task.holdMs);
+        await held.commit();
+      }
+      return task.cycles;
     }
     default:
       throw new Error(`unknown task ${task.kind}`);
