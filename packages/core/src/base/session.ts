@@ -5,7 +5,7 @@ import {
   encodeHistoryMutations,
   encodeHistoryTransaction,
 } from '../encoding/transactions.js';
-import { mapDriverError, runOperation } from '../errors/operation.js';
+import { isReadOperation, mapDriverError, runOperation, withDeadline } from '../errors/operation.js';
 import {
   SessionClosedError,
   SessionConflictError,
@@ -18,9 +18,6 @@ import { INSPECT } from './inspect.js';
 import { checkOptions } from './options.js';
 
 const BASE_SESSION_OPTIONS = ['sessionId', 'ttlSeconds', 'timeoutMs', 'isClosed'] as const;
-
-/** Operations that only read: a late answer to them cannot have changed anything. */
-const READS = new Set(['getItems', 'getSessionId']);
 
 import type { AgentInputItem, FullSession, HistoryMutationArgs, HistoryTransactionArgs } from '../protocol/session.js';
 
@@ -149,6 +146,11 @@ export abstract class BaseSession implements FullSession {
     const replacements = encodeHistoryMutations(args, this.maxItemBytes);
     this.assertOpen();
     if (replacements.size === 0) return;
+    // Each attempt's calls have their own deadline; this one bounds the retries as a whole.
+    await withDeadline('applyHistoryMutations', this.#mutate(replacements), { timeoutMs: this.timeoutMs, write: true });
+  }
+
+  async #mutate(replacements: Map<string, string>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const stored = await this.run('applyHistoryMutations', () => this.readItems(undefined));
       const next = replaceFunctionCalls(stored, replacements);
@@ -192,7 +194,7 @@ export abstract class BaseSession implements FullSession {
   protected run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
     return runOperation(operation, primitive, (op, error) => this.toSessionError(op, error), this.#isClosed, {
       timeoutMs: this.timeoutMs,
-      write: !READS.has(operation),
+      write: !isReadOperation(operation),
     });
   }
 

@@ -5,6 +5,7 @@ import type { Session, SessionStore } from '../protocol/session.js';
 import type { ClientHandle } from './client-handle.js';
 import { INSPECT } from './inspect.js';
 import { checkOptions } from './options.js';
+import type { BaseSessionOptions } from './session.js';
 
 /** Options every store accepts. */
 export interface BaseSessionStoreOptions {
@@ -60,6 +61,14 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
   protected readonly isClosed = (): boolean => this.#closed;
 
   protected abstract createSession(sessionId: string): S;
+
+  /** What every session of this store inherits from it; spread into the backend's session options. */
+  protected sessionOptions(
+    sessionId: string,
+  ): Required<Pick<BaseSessionOptions, 'sessionId' | 'timeoutMs' | 'isClosed'>> &
+    Pick<BaseSessionOptions, 'ttlSeconds'> {
+    return { sessionId, ttlSeconds: this.ttlSeconds, timeoutMs: this.timeoutMs, isClosed: this.isClosed };
+  }
 
   /** Registers a client handle; `close()` releases it (which closes it only if the store owns it). */
   protected adopt<C>(handle: ClientHandle<C>): ClientHandle<C> {

@@ -9,6 +9,7 @@ export {
   type Deadline,
   type DriverErrorMapper,
   isConnectionError,
+  isReadOperation,
   mapDriverError,
   runOperation,
   withDeadline,

@@ -76,15 +76,25 @@ const CONNECTION_CODES = new Set([
   'CONNECTION_DESTROYED',
   'CONNECT_TIMEOUT',
 ]);
-const CONNECTION_NAMES = /Connection|Socket|Network|Disconnected|ClientClosed|Timeout/i;
+// `AbortError`: requests are aborted here only when their deadline passed.
+const CONNECTION_NAMES = /Connection|Socket|Network|Disconnected|ClientClosed|Timeout|AbortError/i;
 
-/** True when `error` (or any error in its `cause` chain) says the database was unreachable. */
-export function isConnectionError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, name, errno } = e as { code?: unknown; name?: unknown; errno?: unknown };
+/**
+ * True when `error` (or any error in its `cause` chain, or inside an `AggregateError`, which Node
+ * throws when every address of a host refused) says the database was unreachable.
+ */
+export function isConnectionError(error: unknown, depth = 0): boolean {
+  for (let e = error; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, name, errno, errors } = e as { code?: unknown; name?: unknown; errno?: unknown; errors?: unknown };
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
     if (typeof errno === 'string' && CONNECTION_CODES.has(errno)) return true;
     if (typeof name === 'string' && CONNECTION_NAMES.test(name)) return true;
+    if (Array.isArray(errors) && errors.slice(0, 8).some((inner) => isConnectionError(inner, depth + 1))) return true;
   }
   return false;
+}
+
+/** Operations that only read: a late answer to them cannot have changed anything. */
+export function isReadOperation(operation: string): boolean {
+  return operation === 'getItems' || operation === 'getSessionId';
 }

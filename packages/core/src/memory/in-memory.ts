@@ -124,13 +124,7 @@ export class InMemorySessionStore extends BaseSessionStore<InMemorySession> {
   }
 
   protected createSession(sessionId: string): InMemorySession {
-    return new InMemorySession({
-      sessionId,
-      ttlSeconds: this.ttlSeconds,
-      timeoutMs: this.timeoutMs,
-      storage: this.#storage.client,
-      isClosed: this.isClosed,
-    });
+    return new InMemorySession({ ...this.sessionOptions(sessionId), storage: this.#storage.client });
   }
 
   protected override describe(): Record<string, unknown> {
