@@ -30,7 +30,9 @@ export interface PostgresSessionStoreOptions extends BaseSessionStoreOptions, Po
   /**
    * Options for the client the store creates (`max`, `ssl`, `idle_timeout`, ...), passed to
    * `postgres(url, clientOptions)`. With neither `url` nor `client`, the driver's defaults and
-   * `PG*` environment variables apply. `prepare` is taken from the store option.
+   * `PG*` environment variables apply. `prepare` is taken from the store option. From
+   * `timeoutMs` the store derives `connect_timeout` (whole seconds, rounded up) and a reconnect
+   * `backoff` capped at 1 s; yours (here or in the URL) win.
    */
   clientOptions?: postgres.Options<{}>;
   /** Your own `postgres` client. The store uses it and never ends it. */
@@ -44,6 +46,11 @@ export interface PostgresSessionOptions extends BaseSessionOptions, PostgresName
   client?: PostgresClient;
   /** Alias of `client`. */
   sql?: PostgresClient;
+  /**
+   * `false`: never create the schema or tables; reads of missing tables are empty, writes fail
+   * saying `setup()` was not run. Default `true` (created on first use). A store passes its own.
+   */
+  createIfMissing?: boolean;
 }
 
 // `ttlSeconds` is left out: core's guard adds it (and `sessionId`, `isClosed` for sessions), so
@@ -64,6 +71,7 @@ export const SESSION_OPTION_KEYS: readonly string[] = [
   ...NAMESPACE_OPTION_KEYS,
   'client',
   'sql',
+  'createIfMissing',
 ] satisfies readonly (keyof PostgresSessionOptions)[];
 
 /** TTLs above this are refused: `now() + ttl` must stay a valid timestamp. */
@@ -85,6 +93,14 @@ export function resolvePrepare(prepare: unknown): boolean {
   if (prepare === undefined) return true;
   if (typeof prepare !== 'boolean') throw new SessionValidationError('prepare must be a boolean');
   return prepare;
+}
+
+export function resolveCreateIfMissing(createIfMissing: unknown): boolean {
+  if (createIfMissing === undefined) return true;
+  if (typeof createIfMissing !== 'boolean') {
+    throw new SessionValidationError(`createIfMissing must be true or false, got ${String(createIfMissing)}`);
+  }
+  return createIfMissing;
 }
 
 /** `now() + ttl` must stay a valid timestamp: at most 100 years. */

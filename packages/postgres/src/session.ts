@@ -8,30 +8,38 @@ import {
   type TransactionVerdict,
 } from '@sessions/core';
 import { chunk, joinItems, MAX_ITEM_BYTES, offsets } from './engine/batches.js';
+import { transactionBoundsSql } from './engine/bounds.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
 import { type Queries, queriesFor } from './engine/queries.js';
 import { Outcome, unlessOutcome } from './engine/rollback.js';
-import { toPostgresSessionError } from './errors.js';
+import { transaction } from './engine/transaction.js';
+import { retryIfNeverSent } from './engine/unsent.js';
+import { isMissingRelation, toPostgresSessionError } from './errors.js';
 import {
   checkTtl,
   type PostgresClient,
   type PostgresSessionOptions,
   resolveClient,
+  resolveCreateIfMissing,
   resolvePrepare,
   SESSION_OPTION_KEYS,
 } from './options.js';
-import { ensureSchema } from './setup.js';
+import { ensureSchema, TablesMissingError } from './setup.js';
 
 /**
  * An OpenAI Agents SDK session stored in PostgreSQL: one row per item keyed by
  * (session id, per-session sequence number), and one row per session holding the next sequence
- * number, timestamps and expiry. The tables are created on first use (or by `store.setup()`).
+ * number, timestamps and expiry. The tables are created on first use (or by `store.setup()`),
+ * unless `createIfMissing` is false: then reads of missing tables are empty and writes fail.
+ * Every transaction first bounds itself on the server by `timeoutMs` (see `engine/bounds.ts`).
  */
 export class PostgresSession extends BaseSession {
   readonly #client: PostgresClient;
   readonly #tables: Tables;
   readonly #queries: Queries;
   readonly #prepare: boolean;
+  readonly #createIfMissing: boolean;
+  readonly #bounds: string;
 
   constructor(options: PostgresSessionOptions) {
     super(options, SESSION_OPTION_KEYS);
@@ -42,9 +50,15 @@ export class PostgresSession extends BaseSession {
     this.#tables = tablesFor(options.schema, options.tablePrefix);
     this.#queries = queriesFor(this.#tables);
     this.#prepare = resolvePrepare(options.prepare);
+    this.#createIfMissing = resolveCreateIfMissing(options.createIfMissing);
+    this.#bounds = transactionBoundsSql(this.timeoutMs);
   }
 
-  protected async readItems(limit: number | undefined): Promise<string[]> {
+  protected readItems(limit: number | undefined): Promise<string[]> {
+    return this.#orWhenMissing(() => this.#readItems(limit), []);
+  }
+
+  async #readItems(limit: number | undefined): Promise<string[]> {
     await this.#ready();
     if (limit === undefined) {
       const rows = await this.#query<{ item: string }>(this.#client, this.#queries.readAll, [this.sessionId]);
@@ -56,7 +70,11 @@ export class PostgresSession extends BaseSession {
     return items;
   }
 
-  protected async appendItems(items: string[]): Promise<void> {
+  protected appendItems(items: string[]): Promise<void> {
+    return this.#write(() => this.#appendItems(items));
+  }
+
+  async #appendItems(items: string[]): Promise<void> {
     await this.#ready();
     const chunks = chunk(items);
     const ttl = this.#ttl();
@@ -67,8 +85,9 @@ export class PostgresSession extends BaseSession {
     // A batch too big for one statement: one statement per chunk, in one transaction. The first
     // one takes the session row lock and decides expiry, so the chunks' ranges are contiguous;
     // the others only extend that history (`appendMore` never judges expiry again).
-    await this.#client.begin((tx) =>
-      chunks.map((part, i) =>
+    await transaction(this.#client, (tx) => [
+      this.#bound(tx),
+      ...chunks.map((part, i) =>
         this.#query(tx, i === 0 ? this.#queries.append : this.#queries.appendMore, [
           this.sessionId,
           joinItems(part),
@@ -76,70 +95,86 @@ export class PostgresSession extends BaseSession {
           part.length,
         ]),
       ),
-    );
+    ]);
   }
 
-  protected async popLastItem(): Promise<string | undefined> {
+  protected popLastItem(): Promise<string | undefined> {
+    return this.#orWhenMissing(() => this.#popLastItem(), undefined);
+  }
+
+  async #popLastItem(): Promise<string | undefined> {
     await this.#ready();
-    const popped = await this.#client
-      .begin(async (sql) => {
-        const [, rows] = await Promise.all([
-          this.#query(sql, this.#queries.lock, [this.sessionId]),
-          this.#query<{ item: string }>(sql, this.#queries.pop, [this.sessionId, this.#ttl()]),
-        ]);
-        const item = rows[0]?.item;
-        // Nothing to pop: roll back, so that the lock never leaves a row behind.
-        if (item === undefined) throw new Outcome(undefined);
-        return item;
-      })
-      .catch(unlessOutcome<undefined>);
+    const popped = await transaction(this.#client, async (sql) => {
+      const [, , rows] = await Promise.all([
+        this.#bound(sql),
+        this.#query(sql, this.#queries.lock, [this.sessionId]),
+        this.#query<{ item: string }>(sql, this.#queries.pop, [this.sessionId, this.#ttl()]),
+      ]);
+      const item = rows[0]?.item;
+      // Nothing to pop: roll back, so that the lock never leaves a row behind.
+      if (item === undefined) throw new Outcome(undefined);
+      return item;
+    }).catch(unlessOutcome<undefined>);
     return popped ?? undefined;
   }
 
-  protected async clearItems(): Promise<void> {
+  protected clearItems(): Promise<void> {
+    return this.#write(() => this.#clearItems());
+  }
+
+  async #clearItems(): Promise<void> {
     await this.#ready();
-    await this.#client.begin((sql) => [
+    await transaction(this.#client, (sql) => [
+      this.#bound(sql),
       this.#query(sql, this.#queries.lock, [this.sessionId]),
       this.#query(sql, this.#queries.clear, [this.sessionId]),
     ]);
   }
 
-  protected async commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
+  protected commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
+    return this.#write(() => this.#commitTransaction(tx));
+  }
+
+  async #commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
     await this.#ready();
     const total = tx.replacement.length;
     const [first = [], ...rest] = chunk(tx.replacement);
-    const verdict = await this.#client
-      .begin(async (sql) => {
-        const results = await Promise.all([
-          this.#query(sql, this.#queries.reserve, [this.sessionId, total, this.#ttl()]),
-          this.#query<{ verdict: TransactionVerdict }>(sql, this.#queries.transaction, [
-            this.sessionId,
-            tx.operationId,
-            tx.fingerprint,
-            joinItems(tx.expectedSuffix),
-            total,
-            DEFAULT_OPERATION_RETENTION_SECONDS,
-            joinItems(first),
-            tx.expectedSuffix.length,
-          ]),
-          ...offsets(first.length, rest).map(([offset, part]) =>
-            this.#query(sql, this.#queries.insertChunk, [this.sessionId, total, offset, joinItems(part)]),
-          ),
-        ]);
-        const outcome = (results[1] as { verdict: TransactionVerdict }[])[0]?.verdict;
-        // Anything but "applied" rolls the whole transaction back: history stays untouched.
-        if (outcome !== 'applied') throw new Outcome(outcome);
-        return outcome;
-      })
-      .catch(unlessOutcome<TransactionVerdict | undefined>);
+    const verdict = await transaction(this.#client, async (sql) => {
+      const [, ...results] = await Promise.all([
+        this.#bound(sql),
+        this.#query(sql, this.#queries.reserve, [this.sessionId, total, this.#ttl()]),
+        this.#query<{ verdict: TransactionVerdict }>(sql, this.#queries.transaction, [
+          this.sessionId,
+          tx.operationId,
+          tx.fingerprint,
+          joinItems(tx.expectedSuffix),
+          total,
+          DEFAULT_OPERATION_RETENTION_SECONDS,
+          joinItems(first),
+          tx.expectedSuffix.length,
+        ]),
+        ...offsets(first.length, rest).map(([offset, part]) =>
+          this.#query(sql, this.#queries.insertChunk, [this.sessionId, total, offset, joinItems(part)]),
+        ),
+      ]);
+      const outcome = (results[1] as { verdict: TransactionVerdict }[])[0]?.verdict;
+      // Anything but "applied" rolls the whole transaction back: history stays untouched.
+      if (outcome !== 'applied') throw new Outcome(outcome);
+      return outcome;
+    }).catch(unlessOutcome<TransactionVerdict | undefined>);
     settleTransaction(verdict as TransactionVerdict, tx.operationId);
   }
 
-  protected async replaceAllItems(items: string[]): Promise<void> {
+  protected replaceAllItems(items: string[]): Promise<void> {
+    return this.#write(() => this.#replaceAllItems(items));
+  }
+
+  async #replaceAllItems(items: string[]): Promise<void> {
     await this.#ready();
     const total = items.length;
     const chunks = chunk(items);
-    await this.#client.begin((sql) => [
+    await transaction(this.#client, (sql) => [
+      this.#bound(sql),
       this.#query(sql, this.#queries.reserve, [this.sessionId, total, this.#ttl()]),
       ...offsets(0, chunks.length > 0 ? chunks : [[]]).map(([offset, part]) =>
         this.#query(sql, this.#queries.replaceChunk, [this.sessionId, total, offset, joinItems(part)]),
@@ -152,12 +187,47 @@ export class PostgresSession extends BaseSession {
     return MAX_ITEM_BYTES;
   }
 
+  /** Core's deadline and error mapping around each primitive, which repeats what was never sent. */
+  protected override run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
+    return super.run(operation, () => retryIfNeverSent(primitive));
+  }
+
   protected override toSessionError(operation: string, error: unknown): SessionError {
     return toPostgresSessionError(operation, error);
   }
 
   #ready(): Promise<void> {
-    return ensureSchema(this.#client, this.#tables);
+    return ensureSchema(this.#client, this.#tables, this.timeoutMs, this.#createIfMissing);
+  }
+
+  /** Without `createIfMissing`, missing tables mean nothing stored: a read returns `empty`. */
+  async #orWhenMissing<T>(read: () => Promise<T>, empty: T): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      if (this.#missing(error)) return empty;
+      throw error;
+    }
+  }
+
+  /** Without `createIfMissing`, a write to missing tables fails saying that `setup()` was not run. */
+  async #write(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      if (this.#missing(error) && !(error instanceof TablesMissingError))
+        throw new TablesMissingError(this.#tables, error);
+      throw error;
+    }
+  }
+
+  #missing(error: unknown): boolean {
+    return !this.#createIfMissing && (error instanceof TablesMissingError || isMissingRelation(error));
+  }
+
+  /** The transaction's server-side bounds (`SET LOCAL`), pipelined before its first statement. */
+  #bound(sql: Pick<PostgresClient, 'unsafe'>): Promise<unknown> {
+    return this.#query(sql, this.#bounds, []);
   }
 
   #ttl(): number | null {

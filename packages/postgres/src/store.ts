@@ -7,10 +7,12 @@ import {
   SessionValidationError,
 } from '@sessions/core';
 import postgres from 'postgres';
+import { boundedClientOptions, transactionBoundsSql } from './engine/bounds.js';
 import { schemaScript } from './engine/ddl.js';
 import { deleteExpiredRows } from './engine/delete-expired.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
 import { queriesFor } from './engine/queries.js';
+import { retryIfNeverSent } from './engine/unsent.js';
 import { toPostgresSessionError } from './errors.js';
 import {
   checkTtl,
@@ -21,12 +23,15 @@ import {
   STORE_OPTION_KEYS,
 } from './options.js';
 import { PostgresSession } from './session.js';
-import { ensureSchema, setup } from './setup.js';
+import { ensureSchema, setup, TablesMissingError } from './setup.js';
 
 /**
  * Sessions in PostgreSQL through the `postgres` driver. Built from a URL (the store owns the
  * client it creates and ends it on `close()`) or from your client (never ended by the store).
- * `session(id)` does no I/O; the tables are created on first use, or explicitly by `setup()`.
+ * `session(id)` does no I/O; the tables are created on first use, or explicitly by `setup()`
+ * (only by `setup()` with `createIfMissing: false`). `timeoutMs` bounds every operation: core's
+ * deadline, the server-side bounds of every transaction, and `connect_timeout` / `backoff` of a
+ * client the store creates (see `engine/bounds.ts`); a caller's client is never reconfigured.
  */
 export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
   readonly schema: string;
@@ -59,7 +64,11 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
       this.#handle = this.adopt(ClientHandle.borrowed(given));
       return;
     }
-    const clientOptions: postgres.Options<{}> = { onnotice: () => {}, ...options.clientOptions, prepare: this.prepare };
+    const clientOptions: postgres.Options<{}> = {
+      onnotice: () => {},
+      ...boundedClientOptions(this.timeoutMs, options.url, options.clientOptions),
+      prepare: this.prepare,
+    };
     let client: PostgresClient;
     // Built now, so that a malformed URL is refused here; the driver connects on first query.
     try {
@@ -68,10 +77,13 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
       // The driver's message never contains the URL; SessionError masks secrets anyway.
       throw new SessionValidationError(`url is not a valid PostgreSQL connection string: ${(error as Error).message}`);
     }
+    // close() lets queries in flight finish, but no longer than an operation may take (and at
+    // most 5 s): the driver also waits here for connections that died mid-query.
+    const endTimeout = Math.min(5, Math.ceil(this.timeoutMs / 1000));
     this.#handle = this.adopt(
       ClientHandle.owned(
         () => client,
-        (built) => built.end({ timeout: 5 }),
+        (built) => built.end({ timeout: endTimeout }),
       ),
     );
   }
@@ -89,17 +101,19 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
       tablePrefix: this.tablePrefix,
       prepare: this.prepare,
       ttlSeconds: this.ttlSeconds,
+      timeoutMs: this.timeoutMs,
+      createIfMissing: this.createIfMissing,
       isClosed: this.isClosed,
     });
   }
 
   /**
    * Creates or upgrades the tables now (`setup()`; sessions also do it on first use, once per
-   * client). Safe when several processes call it at once: it runs in one transaction under an
-   * advisory lock on the namespace.
+   * client, unless `createIfMissing` is false). Safe when several processes call it at once: it
+   * runs in one transaction under an advisory lock on the namespace.
    */
   protected override runSetup(): Promise<void> {
-    return setup(this.client, this.#tables);
+    return retryIfNeverSent(() => setup(this.client, this.#tables, this.timeoutMs));
   }
 
   /** The old name of {@link setup}, kept as an alias: errors report the operation `setup`. */
@@ -120,12 +134,25 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
       throw new SessionValidationError('batchSize must be an integer from 1 to 100000');
     }
     this.assertOpen();
+    // Past the deadline the caller already has its SessionTimeoutError: stop between batches
+    // rather than go on unseen (a later call continues where this one stopped).
+    const stopAt = performance.now() + this.timeoutMs;
     return this.run('deleteExpired', async () => {
-      await ensureSchema(this.client, this.#tables);
+      try {
+        await retryIfNeverSent(() => ensureSchema(this.client, this.#tables, this.timeoutMs, this.createIfMissing));
+      } catch (error) {
+        // createIfMissing: false and no tables: nothing is stored, so nothing expired.
+        if (error instanceof TablesMissingError) return 0;
+        throw error;
+      }
       return deleteExpiredRows(this.client, queriesFor(this.#tables), {
         batchSize,
         prepare: this.prepare,
-        assertOpen: () => this.assertOpen(),
+        bounds: transactionBoundsSql(this.timeoutMs),
+        assertOpen: () => {
+          this.assertOpen();
+          if (performance.now() > stopAt) throw new Error('deleteExpired passed its deadline');
+        },
       });
     });
   }

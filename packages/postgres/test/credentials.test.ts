@@ -66,7 +66,7 @@ describe('no public field exposes the postgres.js client (its options hold the p
   it('console.log(store) shows the namespace and who owns the client', async () => {
     await using owned = new PostgresSessionStore({ url: `postgres://app:${password}@127.0.0.1:1/db`, schema: 'chat' });
     expect(inspect(owned)).toBe(
-      "PostgresSessionStore {\n  schema: 'chat',\n  tablePrefix: 'agent_',\n  prepare: true,\n  ownsClient: true,\n  ttlSeconds: undefined,\n  closed: false\n}",
+      "PostgresSessionStore {\n  schema: 'chat',\n  tablePrefix: 'agent_',\n  prepare: true,\n  ownsClient: true,\n  ttlSeconds: undefined,\n  timeoutMs: 10000,\n  closed: false\n}",
     );
     const client = postgres({ host: '127.0.0.1', port: 1 });
     await using borrowed = new PostgresSessionStore({ client, ttlSeconds: 60 });
@@ -76,6 +76,7 @@ describe('no public field exposes the postgres.js client (its options hold the p
       prepare: true,
       ownsClient: false,
       ttlSeconds: 60,
+      timeoutMs: 10_000,
       closed: false,
     });
   });

@@ -1,6 +1,7 @@
 import { SessionValidationError } from '@sessions/core';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { boundedClientOptions, transactionBoundsSql } from '../src/engine/bounds.js';
 import { PostgresSession, PostgresSessionStore } from '../src/index.js';
 import { SESSION_OPTION_KEYS, STORE_OPTION_KEYS } from '../src/options.js';
 
@@ -32,7 +33,7 @@ describe('the options guard', () => {
     expect(error.message).toContain('"tllSeconds"');
     expect(error.message).toContain('did you mean "ttlSeconds"?');
     expect(error.message).toContain(
-      'known options: ttlSeconds, schema, tablePrefix, prepare, url, clientOptions, client, sql',
+      'known options: ttlSeconds, timeoutMs, createIfMissing, schema, tablePrefix, prepare, url, clientOptions, client, sql',
     );
     expect(refusal(() => new PostgresSessionStore({ client, tablePrefx: 'x_' } as never)).message).toContain(
       'did you mean "tablePrefix"?',
@@ -59,20 +60,65 @@ describe('the options guard', () => {
       tablePrefix: 'x_',
       prepare: false,
       ttlSeconds: 10,
+      timeoutMs: 2500,
+      createIfMissing: false,
     });
     expect([store.schema, store.tablePrefix, store.prepare, store.ttlSeconds]).toEqual(['chat', 'x_', false, 10]);
+    expect([store.timeoutMs, store.createIfMissing]).toEqual([2500, false]);
+    expect(store.session('s').timeoutMs).toBe(2500);
     return store.close();
   });
 
   it('session options are guarded the same way', () => {
-    expect([...SESSION_OPTION_KEYS].sort()).toEqual(['client', 'prepare', 'schema', 'sql', 'tablePrefix'].sort());
+    expect([...SESSION_OPTION_KEYS].sort()).toEqual(
+      ['client', 'createIfMissing', 'prepare', 'schema', 'sql', 'tablePrefix'].sort(),
+    );
     refusal(() => new PostgresSession(null as never));
     const error = refusal(() => new PostgresSession({ sessionId: 'x', client, tablePrefx: 'x_' } as never));
     expect(error.message).toContain('did you mean "tablePrefix"?');
     expect(error.message).toContain(
-      'known options: sessionId, ttlSeconds, isClosed, schema, tablePrefix, prepare, client, sql',
+      'known options: sessionId, ttlSeconds, timeoutMs, isClosed, schema, tablePrefix, prepare, client, sql, createIfMissing',
     );
     refusal(() => new PostgresSession({ sessionId: 'x', client, url: 'postgres://x' } as never));
     expect(new PostgresSession({ sessionId: 'x', sql: client, schema: 'chat', prepare: false }).sessionId).toBe('x');
+    expect(refusal(() => new PostgresSession({ sessionId: 'x', client, createIfMissing: 'no' } as never)).message).toBe(
+      'createIfMissing must be true or false, got no',
+    );
+    expect(refusal(() => new PostgresSession({ sessionId: 'x', client, timeoutMs: 0 })).message).toMatch(/^timeoutMs/);
+  });
+});
+
+describe('timeoutMs on the driver (no server)', () => {
+  it('a store-created client gets connect_timeout = timeoutMs rounded up to seconds, and a capped backoff', () => {
+    const options = boundedClientOptions(1500, 'postgres://h/db');
+    expect(options.connect_timeout).toBe(2);
+    const backoff = options.backoff as (attempt: number) => number;
+    for (const attempt of [0, 1, 5, 10, 50]) {
+      expect(backoff(attempt)).toBeGreaterThanOrEqual(0);
+      expect(backoff(attempt)).toBeLessThanOrEqual(0.375);
+    }
+    expect(boundedClientOptions(600_000, undefined).connect_timeout).toBe(600);
+    expect((boundedClientOptions(600_000, undefined).backoff as (n: number) => number)(50)).toBeLessThanOrEqual(1);
+    // Node timers overflow past 2^31 - 1 ms: the largest timeoutMs still gives a working timer.
+    expect(boundedClientOptions(2_147_483_647, undefined).connect_timeout).toBe(2_147_483);
+  });
+
+  it("the caller's clientOptions and URL parameters win; undefined values do not erase the derived ones", () => {
+    const mine = () => 7;
+    expect(boundedClientOptions(1000, undefined, { connect_timeout: 9, backoff: mine, max: 3 })).toEqual({
+      connect_timeout: 9,
+      backoff: mine,
+      max: 3,
+    });
+    const fromUrl = boundedClientOptions(1000, 'postgres://h/db?sslmode=require&connect_timeout=5&backoff=2');
+    expect(fromUrl).toEqual({});
+    expect(boundedClientOptions(1000, undefined, { connect_timeout: undefined }).connect_timeout).toBe(1);
+  });
+
+  it('every transaction opens with SET LOCAL bounds equal to timeoutMs', () => {
+    expect(transactionBoundsSql(1234)).toBe(
+      "SELECT set_config('statement_timeout', '1234', true) AS s, set_config('lock_timeout', '1234', true) AS l, set_config('idle_in_transaction_session_timeout', '1234', true) AS i",
+    );
+    expect(() => transactionBoundsSql(1.5)).toThrow();
   });
 });

@@ -21,9 +21,12 @@ it('a restart during a workload: in-flight operations fail with SessionConnectio
   const tablePrefix = uniqueName('restart');
   // The test server runs with synchronous_commit=off (speed over durability), which may lose
   // acknowledged commits in a crash; these sessions ask for synchronous commits, as production would.
+  // A restart on this shared 2-core machine can take seconds: the deadline is set well past it, so
+  // that every failure here is the connection error itself (deadlines are faults.test.ts's subject).
   await using store = new PostgresSessionStore({
     url: service.url,
     tablePrefix,
+    timeoutMs: 30_000,
     clientOptions: { max: 6, connection: { synchronous_commit: 'on' } },
   });
   await store.migrate();
