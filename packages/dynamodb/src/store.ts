@@ -103,13 +103,10 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
 
   protected createSession(sessionId: string): DynamoDBSession {
     return new DynamoDBSession({
-      sessionId,
+      ...this.sessionOptions(sessionId),
       client: this.#handle.client,
       tableName: this.tableName,
       createIfMissing: this.createIfMissing,
-      ttlSeconds: this.ttlSeconds,
-      timeoutMs: this.timeoutMs,
-      isClosed: this.isClosed,
     });
   }
 

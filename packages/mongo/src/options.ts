@@ -15,9 +15,13 @@ export interface MongoSessionStoreOptions extends MongoNamespaceOptions {
    * use) and closes it in `close()`. The database comes from `database`, not from the URL path.
    */
   url?: string;
-  /** More `MongoClient` options for the store's own client (TLS, pool size, timeouts…). */
+  /**
+   * More `MongoClient` options for the store's own client (TLS, pool size…). Without them the
+   * store sets `serverSelectionTimeoutMS` and `connectTimeoutMS` to 80 % of `timeoutMs` and
+   * `socketTimeoutMS` to `timeoutMs`; a timeout given here or in the URL wins.
+   */
   clientOptions?: MongoClientOptions;
-  /** Your own `MongoClient` instead of `url`; the store never closes it. */
+  /** Your own `MongoClient` instead of `url`; the store never closes or reconfigures it. */
   client?: MongoClient;
   /** Or your own `Db` (then `database` must not be given); the store never closes its client. */
   db?: Db;
@@ -45,6 +49,8 @@ export const STORE_OPTION_KEYS: readonly string[] = [
 export const SESSION_OPTION_KEYS: readonly string[] = [
   'sessionId',
   'ttlSeconds',
+  'timeoutMs',
+  'createIfMissing',
   'isClosed',
   'database',
   'collectionPrefix',

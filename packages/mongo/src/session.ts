@@ -1,17 +1,22 @@
 import {
   BaseSession,
   type EncodedHistoryTransaction,
+  isReadOperation,
   type SessionError,
+  SessionValidationError,
   SessionWriteQueue,
   settleTransaction,
 } from '@sessions/core';
+import type { Db, MongoClient } from 'mongodb';
+import { assertCallActive, type InFlight, runCall } from './engine/call.js';
+import { healBorrowed } from './engine/connection.js';
 import { MAX_ITEM_BYTES } from './engine/documents.js';
 import { SessionHistory } from './engine/history.js';
 import { CommitLog } from './engine/log.js';
 import { clientOf, type Namespace, resolveNamespace } from './engine/namespace.js';
 import { toMongoSessionError } from './errors.js';
 import { type MongoSessionOptions, SESSION_OPTION_KEYS } from './options.js';
-import { ensureIndexes } from './setup.js';
+import { ensureIndexes, verifyIndexes } from './setup.js';
 
 /**
  * Writers of one session sharing a client (or Db) take turns instead of racing each other for
@@ -19,6 +24,15 @@ import { ensureIndexes } from './setup.js';
  * unique index still decides, so correctness never depends on it.
  */
 const writeQueue = new SessionWriteQueue();
+
+/** What a store hands its sessions (under a symbol: no option key, never public). */
+export const STORE_LINK: unique symbol = Symbol('MongoSessionStore link');
+export interface StoreLink {
+  /** The store's running calls, which `close()` waits for. */
+  inFlight: InFlight;
+  /** Gets the store's own client ready before a call (connection.ts). */
+  ready: () => Promise<void>;
+}
 
 /**
  * A session stored in MongoDB as a log of commits (see the README). Every change becomes
@@ -36,19 +50,31 @@ export class MongoSession extends BaseSession {
   static readonly maxItemBytes = MAX_ITEM_BYTES;
   readonly database: string;
   readonly collectionPrefix: string;
+  /** `false`: never creates a collection or an index; see the store's option. */
+  readonly createIfMissing: boolean;
   readonly #ns: Namespace;
   readonly #history: SessionHistory;
+  readonly #link: StoreLink | undefined;
 
   constructor(options: MongoSessionOptions) {
     super(options, SESSION_OPTION_KEYS);
     this.#ns = resolveNamespace(options, 'MongoSession');
     this.database = this.#ns.database;
     this.collectionPrefix = this.#ns.collectionPrefix;
-    const assertOpen = () => this.assertOpen();
-    this.#history = new SessionHistory(new CommitLog(this.#ns, this.sessionId, assertOpen), {
+    const createIfMissing = options.createIfMissing ?? true;
+    if (typeof createIfMissing !== 'boolean') {
+      throw new SessionValidationError(`createIfMissing must be true or false, got ${String(createIfMissing)}`);
+    }
+    this.createIfMissing = createIfMissing;
+    this.#link = (options as { [STORE_LINK]?: StoreLink })[STORE_LINK];
+    const beforeWrite = createIfMissing ? async () => {} : () => verifyIndexes(this.#ns, this.timeoutMs);
+    // Retry loops stop once the call is over (its deadline passed). Not when the store closes:
+    // `close()` lets the calls already running finish (it waits for them), so that a write it
+    // let through is stored, and one it reports failed is not.
+    this.#history = new SessionHistory(new CommitLog(this.#ns, this.sessionId, assertCallActive, beforeWrite), {
       sessionId: this.sessionId,
       ttlMs: this.ttlMs,
-      assertOpen,
+      assertActive: assertCallActive,
     });
   }
 
@@ -63,7 +89,7 @@ export class MongoSession extends BaseSession {
    */
   async setup(): Promise<void> {
     this.assertOpen();
-    await this.run('setup', () => ensureIndexes(this.#ns, true));
+    await this.run('setup', () => ensureIndexes(this.#ns, this.timeoutMs, true));
   }
 
   /** The old name of `setup()`, kept as an alias. */
@@ -72,29 +98,29 @@ export class MongoSession extends BaseSession {
   }
 
   protected async readItems(limit: number | undefined): Promise<string[]> {
-    await ensureIndexes(this.#ns);
+    await this.#prepare();
     return this.#history.read(limit);
   }
 
   protected async appendItems(items: string[]): Promise<void> {
-    await ensureIndexes(this.#ns);
+    await this.#prepare();
     await this.#queued(() => this.#history.append(items, undefined));
   }
 
   protected async popLastItem(): Promise<string | undefined> {
-    await ensureIndexes(this.#ns);
+    await this.#prepare();
     // A pop is a rewrite of the last item into nothing; a mismatch means there was none.
     const outcome = await this.#queued(() => this.#history.rewrite(1, undefined, [], undefined));
     return outcome.verdict === 'applied' ? outcome.tail.at(-1) : undefined;
   }
 
   protected async clearItems(): Promise<void> {
-    await ensureIndexes(this.#ns);
+    await this.#prepare();
     await this.#queued(() => this.#history.clear());
   }
 
   protected async commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
-    await ensureIndexes(this.#ns);
+    await this.#prepare();
     const operation = { id: tx.operationId, fp: tx.fingerprint };
     const verdict = await this.#queued(async () =>
       tx.expectedSuffix.length === 0
@@ -105,12 +131,35 @@ export class MongoSession extends BaseSession {
   }
 
   protected async replaceAllItems(items: string[]): Promise<void> {
-    await ensureIndexes(this.#ns);
+    await this.#prepare();
     await this.#queued(() => this.#history.replaceAll(items));
   }
 
+  /**
+   * Every primitive runs as one call (call.ts): core's deadline, plus a signal on every command
+   * it sends, aborted once the call is over. The client is made ready first (connection.ts), so
+   * that a store heals by itself: the store's own client is connected (again) when needed; a
+   * client you gave is only repaired when the driver left it unusable after a failed first
+   * connection.
+   */
+  protected override run<T>(operation: string, primitive: () => Promise<T>): Promise<T> {
+    return runCall(
+      (body) => super.run(operation, body),
+      async () => {
+        await (this.#link ? this.#link.ready() : healBorrowed((this.#ns.db as Db & { client?: MongoClient }).client));
+        return primitive();
+      },
+      this.#link?.inFlight,
+    );
+  }
+
   protected override toSessionError(operation: string, error: unknown): SessionError {
-    return toMongoSessionError(operation, error);
+    return toMongoSessionError(operation, error, { timeoutMs: this.timeoutMs, write: !isReadOperation(operation) });
+  }
+
+  /** Creates the indexes on first use, unless `createIfMissing` is false (then nothing is created). */
+  async #prepare(): Promise<void> {
+    if (this.createIfMissing) await ensureIndexes(this.#ns, this.timeoutMs);
   }
 
   #queued<T>(task: () => Promise<T>): Promise<T> {

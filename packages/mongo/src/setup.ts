@@ -1,10 +1,16 @@
 import { OncePerClient } from '@sessions/core';
-import type { Collection, Document } from 'mongodb';
+import type { Collection, Document, ListIndexesOptions } from 'mongodb';
+import { callOptions, runShared } from './engine/call.js';
 import { clientOf, type Namespace } from './engine/namespace.js';
-import { isIndexConflict, isNotImplemented } from './errors.js';
+import { isIndexConflict, isNamespaceNotFound, isNotImplemented } from './errors.js';
 
 /** Index creation is remembered per client (or Db), database and prefix, for the process. */
 const ensured = new OncePerClient();
+/** So is the check a store with `createIfMissing: false` makes before its first write. */
+const verified = new OncePerClient();
+
+/** The indexes a write relies on, by collection (the unique one above all). */
+const REQUIRED_INDEXES = { history: ['sessionId_rev', 'sessionId_ops.id'], parts: ['sessionId_expiresAt'] } as const;
 
 /**
  * Creates the indexes once per client/database/prefix (concurrent callers share one promise;
@@ -12,8 +18,55 @@ const ensured = new OncePerClient();
  * `createIndex` with an identical spec is a no-op on the server. `force` runs it again (an
  * explicit `setup()` call, e.g. after the collections were dropped).
  */
-export function ensureIndexes(ns: Namespace, force = false): Promise<void> {
-  return ensured.run(clientOf(ns), `${ns.database}\u0000${ns.collectionPrefix}`, () => createIndexes(ns), force);
+export function ensureIndexes(ns: Namespace, timeoutMs: number, force = false): Promise<void> {
+  const key = `${ns.database}\u0000${ns.collectionPrefix}`;
+  return ensured.run(clientOf(ns), key, () => runShared(timeoutMs, () => createIndexes(ns)), force);
+}
+
+/**
+ * With `createIfMissing: false`, before the first write: are the collections and indexes there?
+ * Checked without creating anything (`listIndexes`), once per client, database and prefix (a
+ * failure is forgotten, so a later `setup()` elsewhere is noticed). A write into collections
+ * without the unique index would lose the guarantee that two writers never take one `rev`.
+ */
+export function verifyIndexes(ns: Namespace, timeoutMs: number): Promise<void> {
+  return verified.run(clientOf(ns), `${ns.database}\u0000${ns.collectionPrefix}`, () =>
+    runShared(timeoutMs, () => checkIndexes(ns)),
+  );
+}
+
+async function checkIndexes(ns: Namespace): Promise<void> {
+  const missing = (
+    await Promise.all([
+      missingIndexes(ns.history, REQUIRED_INDEXES.history),
+      missingIndexes(ns.parts, REQUIRED_INDEXES.parts),
+    ])
+  ).flat();
+  if (missing.length > 0) {
+    throw new Error(
+      `the store was created with createIfMissing: false and setup() was not run on database ${ns.database} ` +
+        `with collectionPrefix ${ns.collectionPrefix} (missing indexes: ${missing.join(', ')}); ` +
+        'nothing was written. Run setup() once (or use createIfMissing: true)',
+    );
+  }
+}
+
+async function missingIndexes<T extends Document>(
+  collection: Collection<T>,
+  required: readonly string[],
+): Promise<string[]> {
+  const names = await indexNames(collection);
+  return required.filter((name) => !names.includes(name)).map((name) => `${collection.collectionName}.${name}`);
+}
+
+async function indexNames<T extends Document>(collection: Collection<T>): Promise<string[]> {
+  try {
+    const indexes = await collection.listIndexes(callOptions<ListIndexesOptions>()).toArray();
+    return indexes.map((index) => String(index.name));
+  } catch (error) {
+    if (isNamespaceNotFound(error)) return [];
+    throw error;
+  }
 }
 
 async function createIndexes(ns: Namespace): Promise<void> {
@@ -41,7 +94,7 @@ async function createIndex(
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await collection.createIndex(key, options);
+      await collection.createIndex(key, { ...options, ...callOptions() });
       return;
     } catch (error) {
       // Two processes creating the collection or the index at the same moment can get a

@@ -7,10 +7,13 @@ import {
   SessionValidationError,
 } from '@sessions/core';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { InFlight, runCall } from './engine/call.js';
+import { healBorrowed, OwnedConnection } from './engine/connection.js';
 import { type Namespace, resolveNamespace } from './engine/namespace.js';
+import { driverTimeouts } from './engine/timeouts.js';
 import { toMongoSessionError } from './errors.js';
 import { type MongoSessionStoreOptions, STORE_OPTION_KEYS } from './options.js';
-import { MongoSession } from './session.js';
+import { MongoSession, STORE_LINK, type StoreLink } from './session.js';
 import { ensureIndexes } from './setup.js';
 import { registerAuthProperties, registerMongoUrlSecrets } from './url.js';
 
@@ -24,6 +27,7 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
   readonly #ns: Namespace;
   readonly #handle: ClientHandle<MongoClient> | undefined;
   readonly #url: string | undefined;
+  readonly #link: StoreLink;
 
   constructor(options: MongoSessionStoreOptions) {
     super(options, STORE_OPTION_KEYS);
@@ -38,7 +42,7 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
     }
     let handle: ClientHandle<MongoClient> | undefined;
     if (options.url !== undefined) {
-      handle = ownClient(options.url, options.clientOptions);
+      handle = ownClient(options.url, options.clientOptions, this.timeoutMs);
       this.#url = options.url;
     } else if (options.client !== undefined) {
       handle = ClientHandle.borrowed(options.client);
@@ -51,6 +55,9 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
       'MongoSessionStore',
     );
     this.#handle = handle && this.adopt(handle);
+    const owned = this.#handle?.owned ? new OwnedConnection(this.#handle.client, this.isClosed) : undefined;
+    const client = this.#handle?.client;
+    this.#link = { inFlight: new InFlight(), ready: owned ? () => owned.ready() : () => healBorrowed(client) };
     this.database = this.#ns.database;
     this.collectionPrefix = this.#ns.collectionPrefix;
   }
@@ -79,21 +86,43 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
    * it lazily on first use, once per client, database and prefix.
    */
   protected override runSetup(): Promise<void> {
-    return ensureIndexes(this.#ns, true);
+    return ensureIndexes(this.#ns, this.timeoutMs, true);
   }
 
   protected createSession(sessionId: string): MongoSession {
     return new MongoSession({
-      sessionId,
+      ...this.sessionOptions(sessionId),
       db: this.#ns.db,
       collectionPrefix: this.collectionPrefix,
-      ttlSeconds: this.ttlSeconds,
-      isClosed: this.isClosed,
-    });
+      createIfMissing: this.createIfMissing,
+      [STORE_LINK]: this.#link,
+    } as ConstructorParameters<typeof MongoSession>[0]);
+  }
+
+  /** Store-level calls (`setup`) run like a session's: connected first, with a signal, tracked. */
+  protected override run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    return runCall(
+      (tracked) => super.run(operation, tracked),
+      async () => {
+        await this.#link.ready();
+        return body();
+      },
+      this.#link.inFlight,
+    );
+  }
+
+  /**
+   * `close()` refuses new calls at once, then waits for the calls already running (each ends by
+   * its deadline, so at most `timeoutMs`) before it closes the store's own client: a write in
+   * flight is not cut, and is not reported as failed after it was stored.
+   */
+  protected override async releaseResources(): Promise<void> {
+    await this.#link.inFlight.settled(this.timeoutMs);
+    await super.releaseResources();
   }
 
   protected override toSessionError(operation: string, error: unknown): SessionError {
-    return toMongoSessionError(operation, error);
+    return toMongoSessionError(operation, error, { timeoutMs: this.timeoutMs, write: true });
   }
 
   protected override describe(): Record<string, unknown> {
@@ -109,9 +138,14 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
 /**
  * The store's own client, built now so that a malformed URL is a `SessionValidationError` at
  * once (`MongoClient` parses it without connecting). Its credentials are registered first,
- * so that neither that error nor any later one can show them.
+ * so that neither that error nor any later one can show them. Its timeouts follow `timeoutMs`
+ * unless the URL or `clientOptions` set them (engine/timeouts.ts).
  */
-function ownClient(url: string, clientOptions: MongoClientOptions | undefined): ClientHandle<MongoClient> {
+function ownClient(
+  url: string,
+  clientOptions: MongoClientOptions | undefined,
+  timeoutMs: number,
+): ClientHandle<MongoClient> {
   if (typeof url !== 'string' || url.length === 0) {
     throw new SessionValidationError('url must be a non-empty string');
   }
@@ -121,8 +155,9 @@ function ownClient(url: string, clientOptions: MongoClientOptions | undefined): 
   registerMongoUrlSecrets(url);
   registerSecret(clientOptions?.auth?.password);
   registerAuthProperties(clientOptions?.authMechanismProperties);
+  const options = { ...driverTimeouts(timeoutMs, url, clientOptions ?? undefined), ...clientOptions };
   const handle = ClientHandle.owned(
-    () => new MongoClient(url, clientOptions),
+    () => new MongoClient(url, options),
     (client) => client.close(),
   );
   try {

@@ -436,3 +436,85 @@ async function serverHasTtlIndexes(): Promise<boolean> {
     await probe.drop().catch(() => undefined);
   }
 }
+
+describe('createIfMissing: false', () => {
+  /** The collections of a prefix that exist, read from the server. */
+  const existing = async (ownPrefix: string) =>
+    (await db.listCollections({}, { nameOnly: true }).toArray())
+      .map((collection) => collection.name)
+      .filter((name) => name.startsWith(ownPrefix));
+
+  it('reads of a fresh namespace are empty and create nothing; writes fail clearly and create nothing', async () => {
+    const ownPrefix = uniquePrefix('nocreate');
+    prefixes.push(ownPrefix);
+    const reader = new MongoSessionStore({
+      url,
+      database: DATABASE,
+      collectionPrefix: ownPrefix,
+      createIfMissing: false,
+    });
+    const session = reader.session('absent');
+    expect(await session.getItems()).toEqual([]);
+    expect(await session.getItems(3)).toEqual([]);
+    expect(await session.popItem()).toBeUndefined();
+    await session.clearSession(); // nothing to clear: nothing written
+    await session.replaceHistoryWithCompaction([]);
+    expect(await existing(ownPrefix)).toEqual([]);
+
+    const writes: [string, () => Promise<unknown>][] = [
+      ['addItems', () => session.addItems([message('x')])],
+      [
+        'applyHistoryTransaction',
+        () =>
+          session.applyHistoryTransaction({
+            operationId: 'op-nocreate',
+            transaction: { type: 'append_items', items: [message('y')] },
+          }),
+      ],
+      ['replaceHistoryWithCompaction', () => session.replaceHistoryWithCompaction([message('z')])],
+    ];
+    for (const [operation, write] of writes) {
+      const error = await write().catch((e: unknown) => e);
+      expect(error, operation).toBeInstanceOf(SessionStorageError);
+      expect(error, operation).not.toBeInstanceOf(SessionConnectionError);
+      expect((error as SessionStorageError).operation).toBe(operation);
+      expect((error as Error).message).toMatch(/createIfMissing: false and setup\(\) was not run/);
+    }
+    // Nothing was created: no collection (so no index), for reads or refused writes.
+    expect(await existing(ownPrefix)).toEqual([]);
+
+    // Once set up (by anyone: here a store that may create), the same store writes.
+    const setupStore = new MongoSessionStore({ url, database: DATABASE, collectionPrefix: ownPrefix });
+    await setupStore.setup();
+    await session.addItems([message('after setup')]);
+    expect(await session.getItems()).toEqual([message('after setup')]);
+    await Promise.all([reader.close(), setupStore.close()]);
+  });
+
+  it('on collections that exist, reads and writes work and no index is ever created', async () => {
+    const ownPrefix = uniquePrefix('nocreate2');
+    prefixes.push(ownPrefix);
+    const setupStore = new MongoSessionStore({ url, database: DATABASE, collectionPrefix: ownPrefix });
+    await setupStore.setup();
+    await setupStore.close();
+    const { client, commands } = await monitoredClient();
+    const mine = new MongoSessionStore({
+      client,
+      database: DATABASE,
+      collectionPrefix: ownPrefix,
+      createIfMissing: false,
+    });
+    const session = mine.session('present');
+    await session.addItems([message('a')]);
+    await session.addItems([message('b')]);
+    expect(await session.popItem()).toEqual(message('b'));
+    expect(await session.getItems()).toEqual([message('a')]);
+    const names = commands.map((command) => command.name);
+    expect(names).not.toContain('createIndexes');
+    expect(names).not.toContain('create');
+    // The check before the first write, once per client and namespace: one listIndexes per collection.
+    expect(names.filter((name) => name === 'listIndexes')).toHaveLength(2);
+    await mine.close();
+    await client.close();
+  });
+});

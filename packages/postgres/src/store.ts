@@ -95,15 +95,12 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
 
   protected createSession(sessionId: string): PostgresSession {
     return new PostgresSession({
-      sessionId,
+      ...this.sessionOptions(sessionId),
       client: this.client,
       schema: this.schema,
       tablePrefix: this.tablePrefix,
       prepare: this.prepare,
-      ttlSeconds: this.ttlSeconds,
-      timeoutMs: this.timeoutMs,
       createIfMissing: this.createIfMissing,
-      isClosed: this.isClosed,
     });
   }
 

@@ -52,14 +52,7 @@ export class RedisSessionStore extends BaseSessionStore<RedisSession> {
   }
 
   protected createSession(sessionId: string): RedisSession {
-    const options = {
-      sessionId,
-      keyPrefix: this.keyPrefix,
-      ttlSeconds: this.ttlSeconds,
-      timeoutMs: this.timeoutMs,
-      isClosed: this.isClosed,
-      [CONNECTION]: this.#connection,
-    };
+    const options = { ...this.sessionOptions(sessionId), keyPrefix: this.keyPrefix, [CONNECTION]: this.#connection };
     return new RedisSession(options as unknown as RedisSessionOptions);
   }
 

@@ -105,13 +105,10 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
 
   protected createSession(sessionId: string): SqliteSession {
     return new SqliteSession({
-      sessionId,
+      ...this.sessionOptions(sessionId),
       client: this.#client,
       tablePrefix: this.#names.prefix,
-      ttlSeconds: this.ttlSeconds,
-      timeoutMs: this.timeoutMs,
       createIfMissing: this.createIfMissing,
-      isClosed: this.isClosed,
     });
   }
 

@@ -4,6 +4,7 @@
  * final answer. Transactions answer with core's `TransactionVerdict`.
  */
 import type { TransactionVerdict } from '@sessions/core';
+import { isMongoConnectionError } from '../errors.js';
 import { windowTexts } from './chain.js';
 import type { CommitDoc, PartRef } from './documents.js';
 import { isExpired, partsExpiry, planExpiry } from './expiry.js';
@@ -31,8 +32,8 @@ export interface HistoryContext {
   sessionId: string;
   /** The session's ttl in milliseconds, or undefined. */
   ttlMs: number | undefined;
-  /** Throws once the store is closed: no retry outlives it. */
-  assertOpen: () => void;
+  /** Throws once the call is over (its deadline passed): no retry outlives it. */
+  assertActive: () => void;
 }
 
 export class SessionHistory {
@@ -63,8 +64,8 @@ export class SessionHistory {
       const now = Date.now();
       await overflow.write(texts, now, partsExpiry(ttlMs, now));
     }
-    try {
-      return await this.#retry(async () => {
+    return overflow.around(() =>
+      this.#retry(async () => {
         // Head first, then the operation id: a commit of the id landing between the two reads is
         // newer than the head we hold (`ahead_of_head`), and one landing later makes our insert lose.
         const head = await this.#log.readHead(false);
@@ -78,10 +79,8 @@ export class SessionHistory {
         }
         const plan = planAppend(head, now, texts, operation);
         return (await this.#commit(plan, head, now, overflow)) ? 'applied' : LOST;
-      });
-    } finally {
-      await overflow.dropUnlessLinked();
-    }
+      }),
+    );
   }
 
   /**
@@ -111,19 +110,17 @@ export class SessionHistory {
       const plan = planRewrite(read, superseded, replacement, operation, now);
       // Overflow written for this attempt's commit is dropped if another writer wins.
       const overflow = new Overflow(this.#log);
-      try {
-        return (await this.#commit(plan, read.head, now, overflow)) ? { verdict: 'applied', tail } : LOST;
-      } finally {
-        await overflow.dropUnlessLinked();
-      }
+      return overflow.around(async () =>
+        (await this.#commit(plan, read.head, now, overflow)) ? { verdict: 'applied' as const, tail } : LOST,
+      );
     });
   }
 
   /** Replaces the whole history by `items` (a compaction), keeping the recorded operation ids. */
   async replaceAll(items: string[]): Promise<void> {
     const overflow = new Overflow(this.#log);
-    try {
-      await this.#retry(async () => {
+    await overflow.around(() =>
+      this.#retry(async () => {
         // Head first: an operation committed after this read moves the head, so our insert loses.
         const head = await this.#log.readHead(false);
         const withOperations = await this.#log.operationCommits();
@@ -131,10 +128,8 @@ export class SessionHistory {
         const plan = planCompaction(head, withOperations, items, now);
         if (!plan) return undefined;
         return (await this.#commit(plan, head, now, overflow)) ? undefined : LOST;
-      });
-    } finally {
-      await overflow.dropUnlessLinked();
-    }
+      }),
+    );
   }
 
   /** Starts a new, empty history (an item-less marker commit); nothing when already cleared. */
@@ -149,7 +144,7 @@ export class SessionHistory {
   }
 
   #retry<T>(attempt: () => Promise<Attempt<T>>): Promise<T> {
-    return retryUntilSettled(attempt, { beforeAttempt: this.#context.assertOpen });
+    return retryUntilSettled(attempt, { beforeAttempt: this.#context.assertActive });
   }
 
   /**
@@ -210,7 +205,24 @@ class Overflow {
     this.#linked = true;
   }
 
-  async dropUnlessLinked(): Promise<void> {
+  /**
+   * Runs `work` (the attempts that may link these documents), then drops them unless a commit
+   * linked them. Not after a connection failure: the commit may have reached the server before
+   * the connection dropped (they must then stay), and the server is unreachable anyway; if it
+   * did not, they are invisible (see the README's limits).
+   */
+  async around<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      await this.#dropUnlessLinked();
+      return result;
+    } catch (error) {
+      if (!isMongoConnectionError(error)) await this.#dropUnlessLinked();
+      throw error;
+    }
+  }
+
+  async #dropUnlessLinked(): Promise<void> {
     if (!this.#linked && this.#refs) await this.#log.dropParts(this.#refs.map((ref) => ref.id));
   }
 }

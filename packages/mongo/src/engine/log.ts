@@ -3,8 +3,9 @@
  * one round trip (or two independent ones in parallel); the decisions are made elsewhere.
  */
 import { SessionCorruptDataError } from '@sessions/core';
-import { type Filter, ObjectId } from 'mongodb';
-import { isDuplicateKey } from '../errors.js';
+import { type DeleteOptions, type Filter, type InsertOneOptions, ObjectId, type UpdateOptions } from 'mongodb';
+import { isDuplicateKey, isMongoConnectionError } from '../errors.js';
+import { callOptions } from './call.js';
 import {
   type ChainRead,
   type ChainWalk,
@@ -28,22 +29,29 @@ import { type FoundOperation, findRecord } from './operations.js';
 import { packParts } from './parts.js';
 import { LOST, MAX_READ_ATTEMPTS, retryUntilSettled } from './retry.js';
 
+/**
+ * Every command carries the signal of the public call that sends it (`callOptions()`), so that
+ * nothing outlives the call; `beforeWrite` runs before anything is written (with
+ * `createIfMissing: false`, the check that `setup()` was run).
+ */
 export class CommitLog {
   readonly #ns: Namespace;
   readonly #sessionId: string;
-  readonly #assertOpen: () => void;
+  readonly #assertActive: () => void;
+  readonly #beforeWrite: () => Promise<void>;
 
-  constructor(ns: Namespace, sessionId: string, assertOpen: () => void) {
+  constructor(ns: Namespace, sessionId: string, assertActive: () => void, beforeWrite: () => Promise<void>) {
     this.#ns = ns;
     this.#sessionId = sessionId;
-    this.#assertOpen = assertOpen;
+    this.#assertActive = assertActive;
+    this.#beforeWrite = beforeWrite;
   }
 
   /** The newest commit without its items (one indexed document). */
   async readHead(withOperations: boolean): Promise<CommitDoc | undefined> {
     const projection = withOperations ? { items: 0, parts: 0 } : { items: 0, parts: 0, ops: 0 };
     const [head] = await this.#ns.history
-      .find({ sessionId: this.#sessionId }, { sort: { rev: -1 }, limit: 1, projection })
+      .find({ sessionId: this.#sessionId }, { sort: { rev: -1 }, limit: 1, projection, ...callOptions() })
       .toArray();
     return head ? checkCommit(head, false) : undefined;
   }
@@ -55,7 +63,7 @@ export class CommitLog {
    */
   readChain(need: number, forWrite: boolean): Promise<ChainRead> {
     return retryUntilSettled(async () => (await this.#tryReadChain(need, forWrite)) ?? LOST, {
-      beforeAttempt: this.#assertOpen,
+      beforeAttempt: this.#assertActive,
       maxAttempts: MAX_READ_ATTEMPTS,
       giveUp: (attempts) =>
         new SessionCorruptDataError(
@@ -80,6 +88,7 @@ export class CommitLog {
           sort: { rev: -1 },
           ...(limit === undefined ? {} : { limit }),
           batchSize,
+          ...callOptions(),
         },
       )
       .toArray();
@@ -89,7 +98,8 @@ export class CommitLog {
     const wanted = wantedParts(walk.chain);
     if (wanted.size === 0) return new Map();
     const ids = [...wanted.values()].map((ref) => ref.id);
-    return matchParts(wanted, await this.#ns.parts.find({ sessionId: this.#sessionId, _id: { $in: ids } }).toArray());
+    const found = await this.#ns.parts.find({ sessionId: this.#sessionId, _id: { $in: ids } }, callOptions()).toArray();
+    return matchParts(wanted, found);
   }
 
   /** Every commit a rewrite down to `keepRev` replaces: those the walk read, plus the rest. */
@@ -99,7 +109,7 @@ export class CommitLog {
     const rest = await this.#ns.history
       .find(
         { sessionId: this.#sessionId, rev: { $gt: missing.above, $lt: missing.below } },
-        { projection: { rev: 1, prev: 1, base: 1, count: 1, ops: 1, parts: 1 } },
+        { projection: { rev: 1, prev: 1, base: 1, count: 1, ops: 1, parts: 1 }, ...callOptions() },
       )
       .toArray();
     return [...known, ...(rest as CommitDoc[])];
@@ -110,7 +120,7 @@ export class CommitLog {
     const [doc] = await this.#ns.history
       .find(
         { sessionId: this.#sessionId, 'ops.id': id },
-        { sort: { rev: -1 }, limit: 1, projection: { rev: 1, ops: 1 } },
+        { sort: { rev: -1 }, limit: 1, projection: { rev: 1, ops: 1 }, ...callOptions() },
       )
       .toArray();
     return findRecord(doc, id);
@@ -119,7 +129,10 @@ export class CommitLog {
   /** Commits that remember operation ids (for a compaction to carry them over). */
   async operationCommits(): Promise<CommitDoc[]> {
     return (await this.#ns.history
-      .find({ sessionId: this.#sessionId, ops: { $exists: true } }, { projection: { rev: 1, ops: 1 } })
+      .find(
+        { sessionId: this.#sessionId, ops: { $exists: true } },
+        { projection: { rev: 1, ops: 1 }, ...callOptions() },
+      )
       .toArray()) as CommitDoc[];
   }
 
@@ -132,11 +145,12 @@ export class CommitLog {
    */
   async insert(doc: CommitDoc): Promise<boolean> {
     const { sessionId, ...fields } = doc;
+    await this.#beforeWrite();
     try {
       const result = await this.#ns.history.updateOne(
         { sessionId, rev: { $gte: doc.rev } },
         { $setOnInsert: fields },
-        { upsert: true },
+        { upsert: true, ...callOptions() },
       );
       return result.upsertedCount === 1;
     } catch (error) {
@@ -145,13 +159,19 @@ export class CommitLog {
     }
   }
 
-  /** Writes `texts` into as few overflow documents as fit, before the commit that links them. */
+  /**
+   * Writes `texts` into as few overflow documents as fit, before the commit that links them. One
+   * `insertOne` each (each is up to 16 MiB anyway): `insertMany` would wrap a dropped connection
+   * in a `MongoBulkWriteError` that no longer says it was one.
+   */
   async writeParts(texts: string[], now: number, expiresAt: Date | undefined): Promise<PartRef[]> {
     const docs = packParts(texts, this.#sessionId, new Date(now), expiresAt);
+    await this.#beforeWrite();
     try {
-      await this.#ns.parts.insertMany(docs, { ordered: true });
+      for (const doc of docs) await this.#ns.parts.insertOne(doc, callOptions<InsertOneOptions>());
     } catch (error) {
-      await this.dropParts(docs.map((doc) => doc._id));
+      // After a dropped connection the server is out of reach: what landed stays, unlinked and invisible.
+      if (!isMongoConnectionError(error)) await this.dropParts(docs.map((doc) => doc._id));
       throw error;
     }
     return docs.map((doc) => ({ id: doc._id, n: doc.items.length }));
@@ -161,7 +181,7 @@ export class CommitLog {
   async dropParts(ids: ObjectId[]): Promise<void> {
     if (ids.length === 0) return;
     try {
-      await this.#ns.parts.deleteMany({ sessionId: this.#sessionId, _id: { $in: ids } });
+      await this.#ns.parts.deleteMany({ sessionId: this.#sessionId, _id: { $in: ids } }, callOptions<DeleteOptions>());
     } catch {
       // Left for the TTL index (when the session has one); readers never see them.
     }
@@ -185,7 +205,7 @@ export class CommitLog {
         ((await history
           .find(
             { sessionId, rev: { $gt: keepRev, $lt: rev }, parts: { $exists: true } },
-            { projection: { rev: 1, parts: 1 } },
+            { projection: { rev: 1, parts: 1 }, ...callOptions() },
           )
           .toArray()) as CommitDoc[]);
       const unlinked = new Map<string, ObjectId>();
@@ -206,7 +226,9 @@ export class CommitLog {
       const replaced = known === undefined || docs.length > 0;
       // Independent of each other, so one round trip: a failure leaves only invisible leftovers.
       await Promise.all([
-        partFilters.length > 0 ? parts.deleteMany({ sessionId, $or: partFilters }) : undefined,
+        partFilters.length > 0
+          ? parts.deleteMany({ sessionId, $or: partFilters }, callOptions<DeleteOptions>())
+          : undefined,
         replaced
           ? history.updateMany(
               { sessionId, rev: { $gt: keepRev, $lt: rev }, dead: { $exists: false } },
@@ -214,9 +236,15 @@ export class CommitLog {
                 $set: tombstoneFields(now),
                 $unset: { items: '', parts: '', ops: '', floor: '' },
               },
+              callOptions<UpdateOptions>(),
             )
           : undefined,
-        replaced ? history.deleteMany({ sessionId, dead: { $lt: new Date(now - TOMBSTONE_GRACE_MS) } }) : undefined,
+        replaced
+          ? history.deleteMany(
+              { sessionId, dead: { $lt: new Date(now - TOMBSTONE_GRACE_MS) } },
+              callOptions<DeleteOptions>(),
+            )
+          : undefined,
       ]);
     } catch {
       // See above: the commit stands; leftovers are skipped by readers.
@@ -226,11 +254,16 @@ export class CommitLog {
   /** Slides (or removes) the physical expiry of every document of the session. */
   async bump(bump: ExpiryBump): Promise<void> {
     const { history, parts } = this.#ns;
+    await this.#beforeWrite();
     if ('unset' in bump) {
       const filter = { sessionId: this.#sessionId, expiresAt: { $exists: true } };
       await Promise.all([
-        history.updateMany({ ...filter, dead: { $exists: false } }, { $unset: { expiresAt: '' } }),
-        parts.updateMany(filter, { $unset: { expiresAt: '' } }),
+        history.updateMany(
+          { ...filter, dead: { $exists: false } },
+          { $unset: { expiresAt: '' } },
+          callOptions<UpdateOptions>(),
+        ),
+        parts.updateMany(filter, { $unset: { expiresAt: '' } }, callOptions<UpdateOptions>()),
       ]);
       return;
     }
@@ -239,8 +272,12 @@ export class CommitLog {
       $or: [{ expiresAt: { $lt: bump.below } }, { expiresAt: { $exists: false } }],
     };
     await Promise.all([
-      history.updateMany({ ...filter, dead: { $exists: false } }, { $max: { expiresAt: bump.to } }),
-      parts.updateMany(filter, { $max: { expiresAt: bump.to } }),
+      history.updateMany(
+        { ...filter, dead: { $exists: false } },
+        { $max: { expiresAt: bump.to } },
+        callOptions<UpdateOptions>(),
+      ),
+      parts.updateMany(filter, { $max: { expiresAt: bump.to } }, callOptions<UpdateOptions>()),
     ]);
   }
 }

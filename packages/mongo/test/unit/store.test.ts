@@ -56,7 +56,17 @@ describe('the options guard', () => {
       ['client', 'clientOptions', 'collectionPrefix', 'database', 'db', 'ttlSeconds', 'url'].sort(),
     );
     expect([...SESSION_OPTION_KEYS].sort()).toEqual(
-      ['client', 'collectionPrefix', 'database', 'db', 'isClosed', 'sessionId', 'ttlSeconds'].sort(),
+      [
+        'client',
+        'collectionPrefix',
+        'createIfMissing',
+        'database',
+        'db',
+        'isClosed',
+        'sessionId',
+        'timeoutMs',
+        'ttlSeconds',
+      ].sort(),
     );
     const client = new MongoClient(CLOSED);
     const store = new MongoSessionStore({
@@ -74,13 +84,14 @@ describe('the options guard', () => {
       ttlSeconds: 5,
       isClosed: () => false,
     });
-    expect(session.toJSON()).toEqual({ sessionId: 's', ttlSeconds: 5 });
+    expect(session.toJSON()).toEqual({ sessionId: 's', ttlSeconds: 5, timeoutMs: 10_000 });
     expect(store.toJSON()).toEqual({
       url: CLOSED,
       database: 'd',
       collectionPrefix: 'p_',
       ownsClient: true,
       ttlSeconds: 5,
+      timeoutMs: 10_000,
       closed: false,
     });
     expect(new MongoSessionStore({ client }).toJSON()).toMatchObject({ ownsClient: false });
