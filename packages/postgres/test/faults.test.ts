@@ -11,6 +11,7 @@ import {
   type RunningService,
   startFaultProxy,
   startPrivateService,
+  untilItWorks,
 } from '@sessions/test-services';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PostgresSessionStore } from '../src/index.js';
@@ -38,23 +39,6 @@ async function timed<T>(call: () => Promise<T>): Promise<{ value?: T; error?: Se
   } catch (error) {
     return { error: error as SessionError, ms: performance.now() - started };
   }
-}
-
-/** Calls `call` until it succeeds: at most 10 attempts and 15 s. Returns the attempts it took. */
-async function untilItWorks(call: () => Promise<unknown>): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  let last: unknown;
-  for (let attempt = 1; attempt <= 10 && Date.now() < deadline; attempt++) {
-    try {
-      await call();
-      return attempt;
-    } catch (error) {
-      last = error;
-      expect(error, 'every failure while healing is a connection error').toBeInstanceOf(SessionConnectionError);
-      await sleep(200);
-    }
-  }
-  throw new Error(`the store did not heal within 10 attempts / 15 s; last error: ${String(last)}`);
 }
 
 /** Polls `check` every 50 ms until it is true: at most 100 times and `ms`. */

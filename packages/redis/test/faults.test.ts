@@ -4,10 +4,20 @@ import {
   type SessionError,
   SessionTimeoutError,
 } from '@sessions/core';
-import { type FaultProxy, freePort, spawnServer, startFaultProxy, waitForPort } from '@sessions/test-services';
+import {
+  type FaultProxy,
+  freePort,
+  spawnServer,
+  startFaultProxy,
+  untilItWorks,
+  waitForPort,
+} from '@sessions/test-services';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionStore } from '../src/index.js';
 import { itemsKey, redisForTests, uniquePrefix } from './helpers.js';
+
+/** Healing checks here pause a little longer: node-redis reconnects with its own back-off. */
+const untilItWorksHere = (call: () => Promise<unknown>) => untilItWorks(call, { pauseMs: 300 });
 
 // The shared server behind a proxy that misbehaves on demand. Every store here has a short
 // deadline; the bound asserted is the deadline plus one second (the machine is shared).
@@ -37,23 +47,6 @@ function spawnRedis(port: number, ...args: string[]) {
   ]);
   servers.push(server);
   return server;
-}
-
-/** Calls `call` until it succeeds: at most 10 attempts and 15 s. Returns the attempts it took. */
-async function untilItWorks(call: () => Promise<unknown>): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  let last: unknown;
-  for (let attempt = 1; attempt <= 10 && Date.now() < deadline; attempt++) {
-    try {
-      await call();
-      return attempt;
-    } catch (error) {
-      last = error;
-      expect(error, 'every failure while healing is a connection error').toBeInstanceOf(SessionConnectionError);
-      await sleep(300);
-    }
-  }
-  throw new Error(`the store did not heal within 10 attempts / 15 s; last error: ${String(last)}`);
 }
 
 let proxy: FaultProxy;
@@ -99,7 +92,7 @@ describe('a server that accepts connections and never answers (blackhole)', () =
     expect(setup.ms).toBeLessThan(BOUND_MS);
 
     proxy.set('pass');
-    await untilItWorks(() => session.getItems());
+    await untilItWorksHere(() => session.getItems());
     expect(await session.getItems()).toEqual([]);
     await session.addItems([message('after')]);
     // Read directly: only the write made after healing is stored.
@@ -130,7 +123,7 @@ describe('a server that stops answering mid-use (stall)', () => {
     expect(read.ms).toBeLessThan(BOUND_MS);
 
     proxy.set('pass');
-    await untilItWorks(() => session.getItems());
+    await untilItWorksHere(() => session.getItems());
     expect(proxy.connections, 'the silent connection was replaced').toBeGreaterThan(connections);
     // The store dropped the silent connection, so the write held by the proxy never arrived;
     // retried as a transaction with an operation id it lands exactly once, however often sent.
@@ -154,7 +147,7 @@ describe('a server that stops answering mid-use (stall)', () => {
       expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(SessionConnectionError);
     }
     proxy.set('pass');
-    await untilItWorks(() => store.session('busy-0').getItems());
+    await untilItWorksHere(() => store.session('busy-0').getItems());
   });
 });
 
@@ -220,7 +213,7 @@ describe('a connection cut under the store (cut)', () => {
     expect(read.error?.message).toMatch(/closed unexpectedly/i);
     expect(read.ms).toBeLessThan(BOUND_MS);
     proxy.set('pass');
-    await untilItWorks(() => session.getItems());
+    await untilItWorksHere(() => session.getItems());
     expect(await session.getItems()).toEqual([message('before')]);
   });
 });
@@ -241,7 +234,7 @@ describe('a server that is down when the store is created', () => {
     expect(down.ms).toBeLessThan(BOUND_MS);
 
     spawnRedis(port);
-    await untilItWorks(() => session.getItems());
+    await untilItWorksHere(() => session.getItems());
     await session.addItems([message('hello')]);
     expect(await session.getItems()).toEqual([message('hello')]);
   });
@@ -277,7 +270,7 @@ describe('refused credentials', () => {
       expect(ms).toBeLessThan(2_000);
     }
     await client.sendCommand(['ACL', 'SETUSER', 'app', '>wrong-pw']);
-    await untilItWorks(() => session.getItems());
+    await untilItWorksHere(() => session.getItems());
     await session.addItems([message('in')]);
     expect(await session.getItems()).toEqual([message('in')]);
     await client.close();
