@@ -8,6 +8,7 @@ export {
   DEFAULT_TIMEOUT_MS,
   MAX_SESSION_ID_BYTES,
   MAX_TTL_SECONDS,
+  validateCreateIfMissing,
   validateLimit,
   validateName,
   validateOperationId,

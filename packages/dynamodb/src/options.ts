@@ -90,7 +90,7 @@ export function validateTableName(name: unknown): string {
  * `createIfMissing`, or its alias `createTable` (undefined when neither is given). Both given
  * with different values is a `SessionValidationError`.
  */
-export function validateCreateIfMissing(options: {
+export function resolveCreateTableAlias(options: {
   createIfMissing?: unknown;
   createTable?: unknown;
 }): boolean | undefined {

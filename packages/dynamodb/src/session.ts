@@ -29,9 +29,9 @@ import { mismatchVerdict, type OperationRecord } from './engine/verdict.js';
 import { toDynamoDBSessionError } from './errors.js';
 import {
   type DynamoDBSessionOptions,
+  resolveCreateTableAlias,
   SESSION_OPTION_KEYS,
   validateClient,
-  validateCreateIfMissing,
   validateTableName,
 } from './options.js';
 import { setupTable } from './setup.js';
@@ -59,7 +59,8 @@ interface StagedWrite {
 export class DynamoDBSession extends BaseSession {
   readonly tableName: string;
   readonly #client: DynamoDBClient;
-  readonly #createIfMissing: boolean;
+  /** `createIfMissing`, or its alias `createTable`; default true. */
+  override readonly createIfMissing: boolean;
   /** Size of a row's key, for the transaction byte budget. */
   readonly #keyBytes: number;
   readonly #requests: SessionRequests;
@@ -70,9 +71,9 @@ export class DynamoDBSession extends BaseSession {
     super(options, SESSION_OPTION_KEYS);
     this.#client = validateClient(options.client);
     this.tableName = validateTableName(options.tableName ?? DEFAULT_TABLE_NAME);
-    this.#createIfMissing = validateCreateIfMissing(options) ?? true;
+    this.createIfMissing = resolveCreateTableAlias(options) ?? true;
     this.#keyBytes = utf8ByteLength(this.sessionId) + 20;
-    const requests = new SessionRequests(this.#client, this.tableName, this.sessionId, this.#createIfMissing);
+    const requests = new SessionRequests(this.#client, this.tableName, this.sessionId, this.createIfMissing);
     this.#requests = requests;
     this.#port = {
       transact: (plan) => requests.transact(plan),
@@ -138,7 +139,7 @@ export class DynamoDBSession extends BaseSession {
   protected override toSessionError(operation: string, error: unknown): SessionError {
     return toDynamoDBSessionError(operation, error, {
       tableName: this.tableName,
-      createIfMissing: this.#createIfMissing,
+      createIfMissing: this.createIfMissing,
     });
   }
 

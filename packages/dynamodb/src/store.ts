@@ -14,9 +14,9 @@ import { toDynamoDBSessionError } from './errors.js';
 import {
   boundedClientConfig,
   type DynamoDBSessionStoreOptions,
+  resolveCreateTableAlias,
   STORE_OPTION_KEYS,
   validateClient,
-  validateCreateIfMissing,
   validateTableName,
 } from './options.js';
 import { DynamoDBSession } from './session.js';
@@ -55,7 +55,7 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
     }
     this.ttlSeconds = validateTtlSeconds(options.ttlSeconds ?? fromUrl.ttlSeconds);
     this.tableName = validateTableName(options.tableName ?? fromUrl.tableName ?? DEFAULT_TABLE_NAME);
-    this.createIfMissing = validateCreateIfMissing(options) ?? fromUrl.createTable ?? true;
+    this.createIfMissing = resolveCreateTableAlias(options) ?? fromUrl.createTable ?? true;
     if (options.client !== undefined) {
       if (options.clientConfig !== undefined) {
         throw new SessionValidationError('Pass either client or clientConfig, not both');
@@ -106,7 +106,6 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
       ...this.sessionOptions(sessionId),
       client: this.#handle.client,
       tableName: this.tableName,
-      createIfMissing: this.createIfMissing,
     });
   }
 

@@ -3,7 +3,6 @@ import {
   type EncodedHistoryTransaction,
   isReadOperation,
   type SessionError,
-  SessionValidationError,
   SessionWriteQueue,
   settleTransaction,
 } from '@sessions/core';
@@ -51,7 +50,6 @@ export class MongoSession extends BaseSession {
   readonly database: string;
   readonly collectionPrefix: string;
   /** `false`: never creates a collection or an index; see the store's option. */
-  readonly createIfMissing: boolean;
   readonly #ns: Namespace;
   readonly #history: SessionHistory;
   readonly #link: StoreLink | undefined;
@@ -61,13 +59,8 @@ export class MongoSession extends BaseSession {
     this.#ns = resolveNamespace(options, 'MongoSession');
     this.database = this.#ns.database;
     this.collectionPrefix = this.#ns.collectionPrefix;
-    const createIfMissing = options.createIfMissing ?? true;
-    if (typeof createIfMissing !== 'boolean') {
-      throw new SessionValidationError(`createIfMissing must be true or false, got ${String(createIfMissing)}`);
-    }
-    this.createIfMissing = createIfMissing;
     this.#link = (options as { [STORE_LINK]?: StoreLink })[STORE_LINK];
-    const beforeWrite = createIfMissing ? async () => {} : () => verifyIndexes(this.#ns, this.timeoutMs);
+    const beforeWrite = this.createIfMissing ? async () => {} : () => verifyIndexes(this.#ns, this.timeoutMs);
     // Retry loops stop once the call is over (its deadline passed). Not when the store closes:
     // `close()` lets the calls already running finish (it waits for them), so that a write it
     // let through is stored, and one it reports failed is not.

@@ -94,7 +94,6 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
       ...this.sessionOptions(sessionId),
       db: this.#ns.db,
       collectionPrefix: this.collectionPrefix,
-      createIfMissing: this.createIfMissing,
       [STORE_LINK]: this.#link,
     } as ConstructorParameters<typeof MongoSession>[0]);
   }

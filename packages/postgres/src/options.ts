@@ -95,14 +95,6 @@ export function resolvePrepare(prepare: unknown): boolean {
   return prepare;
 }
 
-export function resolveCreateIfMissing(createIfMissing: unknown): boolean {
-  if (createIfMissing === undefined) return true;
-  if (typeof createIfMissing !== 'boolean') {
-    throw new SessionValidationError(`createIfMissing must be true or false, got ${String(createIfMissing)}`);
-  }
-  return createIfMissing;
-}
-
 /** `now() + ttl` must stay a valid timestamp: at most 100 years. */
 export function checkTtl(ttlSeconds: number | undefined): void {
   if (ttlSeconds !== undefined && ttlSeconds > MAX_TTL_SECONDS) {

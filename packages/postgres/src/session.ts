@@ -20,7 +20,6 @@ import {
   type PostgresClient,
   type PostgresSessionOptions,
   resolveClient,
-  resolveCreateIfMissing,
   resolvePrepare,
   SESSION_OPTION_KEYS,
 } from './options.js';
@@ -38,7 +37,6 @@ export class PostgresSession extends BaseSession {
   readonly #tables: Tables;
   readonly #queries: Queries;
   readonly #prepare: boolean;
-  readonly #createIfMissing: boolean;
   readonly #bounds: string;
 
   constructor(options: PostgresSessionOptions) {
@@ -50,7 +48,6 @@ export class PostgresSession extends BaseSession {
     this.#tables = tablesFor(options.schema, options.tablePrefix);
     this.#queries = queriesFor(this.#tables);
     this.#prepare = resolvePrepare(options.prepare);
-    this.#createIfMissing = resolveCreateIfMissing(options.createIfMissing);
     this.#bounds = transactionBoundsSql(this.timeoutMs);
   }
 
@@ -197,7 +194,7 @@ export class PostgresSession extends BaseSession {
   }
 
   #ready(): Promise<void> {
-    return ensureSchema(this.#client, this.#tables, this.timeoutMs, this.#createIfMissing);
+    return ensureSchema(this.#client, this.#tables, this.timeoutMs, this.createIfMissing);
   }
 
   /** Without `createIfMissing`, missing tables mean nothing stored: a read returns `empty`. */
@@ -222,7 +219,7 @@ export class PostgresSession extends BaseSession {
   }
 
   #missing(error: unknown): boolean {
-    return !this.#createIfMissing && (error instanceof TablesMissingError || isMissingRelation(error));
+    return !this.createIfMissing && (error instanceof TablesMissingError || isMissingRelation(error));
   }
 
   /** The transaction's server-side bounds (`SET LOCAL`), pipelined before its first statement. */

@@ -100,7 +100,6 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
       schema: this.schema,
       tablePrefix: this.tablePrefix,
       prepare: this.prepare,
-      createIfMissing: this.createIfMissing,
     });
   }
 

@@ -1,16 +1,13 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { SessionAuthenticationError, SessionConnectionError, SessionTimeoutError } from '@sessions/core';
 import {
-  SessionAuthenticationError,
-  SessionConnectionError,
-  type SessionError,
-  SessionTimeoutError,
-} from '@sessions/core';
-import {
+  type CallError,
   type FaultProxy,
   freePort,
   type RunningService,
-  startFaultProxy,
+  startFaultProxyFor,
   startPrivateService,
+  timed,
   untilItWorks,
 } from '@sessions/test-services';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -29,17 +26,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The driver's (or server's) code of an error's cause. */
 const causeCode = (error: unknown) => (error as { cause?: { code?: string } } | undefined)?.cause?.code;
-
-/** How a call ended and how long it took. */
-async function timed<T>(call: () => Promise<T>): Promise<{ value?: T; error?: SessionError; ms: number }> {
-  const started = performance.now();
-  try {
-    const value = await call();
-    return { value, ms: performance.now() - started };
-  } catch (error) {
-    return { error: error as SessionError, ms: performance.now() - started };
-  }
-}
 
 /** Polls `check` every 50 ms until it is true: at most 100 times and `ms`. */
 async function waitFor(check: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
@@ -88,8 +74,7 @@ async function holdSessionLock(tablePrefix: string, sessionId: string) {
 
 let proxy: FaultProxy;
 beforeAll(async () => {
-  const { hostname, port } = new URL(url);
-  proxy = await startFaultProxy({ host: hostname, port: Number(port || 5432) });
+  proxy = await startFaultProxyFor(url, 5432);
 });
 afterAll(async () => {
   await proxy?.close();
@@ -130,7 +115,7 @@ describe('a server that accepts connections and never answers (blackhole)', () =
     // A call that joins a connection attempt (or the lazy setup) already under way may instead
     // see the driver's connect_timeout end that attempt first: a SessionConnectionError naming
     // CONNECT_TIMEOUT. Either way it is typed and within the bound.
-    const later: Promise<{ error?: SessionError; ms: number }>[] = [timed(() => session.getItems())];
+    const later: Promise<{ error?: CallError; ms: number }>[] = [timed(() => session.getItems())];
     await sleep(TIMEOUT_MS / 2);
     later.push(timed(() => session.addItems([message('swallowed')])));
     for (const { error, ms } of await Promise.all(later)) {

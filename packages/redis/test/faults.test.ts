@@ -1,14 +1,10 @@
-import {
-  SessionAuthenticationError,
-  SessionConnectionError,
-  type SessionError,
-  SessionTimeoutError,
-} from '@sessions/core';
+import { SessionAuthenticationError, SessionConnectionError, SessionTimeoutError } from '@sessions/core';
 import {
   type FaultProxy,
   freePort,
   spawnServer,
-  startFaultProxy,
+  startFaultProxyFor,
+  timed,
   untilItWorks,
   waitForPort,
 } from '@sessions/test-services';
@@ -28,17 +24,6 @@ const BOUND_MS = TIMEOUT_MS + 1_000;
 const message = (content: string) => ({ type: 'message', role: 'user', content });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** How a call ended and how long it took. */
-async function timed(call: () => Promise<unknown>): Promise<{ error: SessionError | undefined; ms: number }> {
-  const started = performance.now();
-  try {
-    await call();
-    return { error: undefined, ms: performance.now() - started };
-  } catch (error) {
-    return { error: error as SessionError, ms: performance.now() - started };
-  }
-}
-
 /** A redis-server of this file's own on `port` (no persistence); stopped by its PID after the file. */
 const servers: ReturnType<typeof spawnServer>[] = [];
 function spawnRedis(port: number, ...args: string[]) {
@@ -51,8 +36,7 @@ function spawnRedis(port: number, ...args: string[]) {
 
 let proxy: FaultProxy;
 beforeAll(async () => {
-  const { hostname, port } = new URL(url);
-  proxy = await startFaultProxy({ host: hostname, port: Number(port || 6379) });
+  proxy = await startFaultProxyFor(url, 6379);
 });
 afterAll(async () => {
   await proxy?.close();
@@ -260,7 +244,12 @@ describe('refused credentials', () => {
     await client.sendCommand(['ACL', 'SETUSER', 'app', 'reset', 'on', '>right-pw', '~*', '+@all']);
     await using store = new RedisSessionStore({ url: withCredentials('app:wrong-pw'), keyPrefix, timeoutMs: 5_000 });
     const session = store.session('auth');
-    for (const call of [() => session.getItems(), () => session.addItems([message('x')]), () => store.setup()]) {
+    const calls: Array<() => Promise<unknown>> = [
+      () => session.getItems(),
+      () => session.addItems([message('x')]),
+      () => store.setup(),
+    ];
+    for (const call of calls) {
       const { error, ms } = await timed(call);
       expect(error).toBeInstanceOf(SessionAuthenticationError);
       expect(error).toMatchObject({ code: 'AUTHENTICATION', retryable: false });
@@ -278,7 +267,8 @@ describe('refused credentials', () => {
 
   it('no password where the server requires one (NOAUTH) is a SessionAuthenticationError', async () => {
     await using store = new RedisSessionStore({ url: authUrl, keyPrefix, timeoutMs: 5_000 });
-    for (const call of [() => store.session('noauth').getItems(), () => store.setup()]) {
+    const calls: Array<() => Promise<unknown>> = [() => store.session('noauth').getItems(), () => store.setup()];
+    for (const call of calls) {
       const { error, ms } = await timed(call);
       expect(error).toBeInstanceOf(SessionAuthenticationError);
       expect(error?.message).toMatch(/NOAUTH/);

@@ -35,8 +35,6 @@ export class SqliteSession extends BaseSession {
   readonly #client: () => Client;
   readonly #names: SchemaNames;
   readonly #sql: SessionStatements;
-  /** `createIfMissing`: false = never create the tables; missing tables read as empty. */
-  readonly #create: boolean;
 
   constructor(options: SqliteSessionOptions) {
     super(options, SESSION_OPTION_KEYS);
@@ -46,11 +44,6 @@ export class SqliteSession extends BaseSession {
     else throw new SessionValidationError('client must be a @libsql/client Client (or a function returning one)');
     this.#names = schemaNames(options.tablePrefix);
     this.#sql = new SessionStatements(this.#names, this.sessionId);
-    const create = options.createIfMissing ?? true;
-    if (typeof create !== 'boolean') {
-      throw new SessionValidationError(`createIfMissing must be true or false, got ${String(create)}`);
-    }
-    this.#create = create;
   }
 
   /**
@@ -71,7 +64,7 @@ export class SqliteSession extends BaseSession {
     const call = async (): Promise<T> => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await ensureSchema(client, this.#names, this.#create, this.timeoutMs);
+          await ensureSchema(client, this.#names, this.createIfMissing, this.timeoutMs);
           break;
         } catch (error) {
           if (error instanceof SchemaMissing) return missing(error);

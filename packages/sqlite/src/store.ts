@@ -108,7 +108,6 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
       ...this.sessionOptions(sessionId),
       client: this.#client,
       tablePrefix: this.#names.prefix,
-      createIfMissing: this.createIfMissing,
     });
   }
 

@@ -33,6 +33,12 @@ interface Pair {
   held: { toUpstream: Buffer[]; toClient: Buffer[] };
 }
 
+/** A fault proxy in front of the server of `url` (`defaultPort` when the URL has none). */
+export function startFaultProxyFor(url: string, defaultPort: number): Promise<FaultProxy> {
+  const { hostname, port } = new URL(url);
+  return startFaultProxy({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || defaultPort) });
+}
+
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(target.host)) {
     throw new Error(`the fault proxy only targets loopback addresses, not ${target.host}`);

@@ -26,3 +26,25 @@ export async function untilItWorks(
   }
   throw new Error(`the store did not heal within ${attempts} attempts / ${withinMs} ms; last error: ${String(last)}`);
 }
+
+/** What a failing call of the library throws, as far as these tests look at it. */
+export type CallError = Error & {
+  code?: string;
+  operation?: string;
+  retryable?: boolean;
+  mayHaveApplied?: boolean;
+  timeoutMs?: number;
+};
+
+/** How a call ended — its value or what it threw — and how long it took, in milliseconds. */
+export async function timed<T = unknown>(
+  call: () => Promise<T>,
+): Promise<{ value?: T; error?: CallError; ms: number }> {
+  const started = performance.now();
+  try {
+    const value = await call();
+    return { value, ms: performance.now() - started };
+  } catch (error) {
+    return { error: error as CallError, ms: performance.now() - started };
+  }
+}

@@ -7,8 +7,8 @@ import { startNativeRedis } from './native/redis.js';
 import { findServerPlugin } from './plugins.js';
 import type { BuiltInService, RunningService, ServiceName } from './types.js';
 
-export { type FaultMode, type FaultProxy, startFaultProxy } from './fault-proxy.js';
-export { untilItWorks } from './healing.js';
+export { type FaultMode, type FaultProxy, startFaultProxy, startFaultProxyFor } from './fault-proxy.js';
+export { type CallError, timed, untilItWorks } from './healing.js';
 export { freePort, makeTempDir, spawnServer, waitForPort } from './native/process.js';
 export { type RunningRedisCluster, startNativeRedisCluster } from './native/redis-cluster.js';
 export type { ServerPlugin } from './plugins.js';

@@ -1,4 +1,10 @@
-import { validateLimit, validateSessionId, validateTimeoutMs, validateTtlSeconds } from '../encoding/arguments.js';
+import {
+  validateCreateIfMissing,
+  validateLimit,
+  validateSessionId,
+  validateTimeoutMs,
+  validateTtlSeconds,
+} from '../encoding/arguments.js';
 import { decodeItem, decodeItems, encodeItems, utf8ByteLength } from '../encoding/items.js';
 import {
   type EncodedHistoryTransaction,
@@ -31,6 +37,11 @@ export interface BaseSessionOptions {
    * database call together. Past it the call fails with `SessionTimeoutError`.
    */
   timeoutMs?: number;
+  /**
+   * `false`: the session never creates a schema, table, index or file; reads treat what is missing
+   * as empty and writes fail. Default `true`. A backend without a schema ignores it.
+   */
+  createIfMissing?: boolean;
   /** Set by a store so that its sessions fail with `SessionClosedError` once it is closed. */
   isClosed?: () => boolean;
 }
@@ -45,6 +56,7 @@ export abstract class BaseSession implements FullSession {
   readonly sessionId: string;
   readonly ttlSeconds: number | undefined;
   readonly timeoutMs: number;
+  readonly createIfMissing: boolean;
   readonly #isClosed: () => boolean;
 
   /** `knownOptions`: the subclass's own option keys; any key neither it nor the base knows is refused. */
@@ -52,10 +64,13 @@ export abstract class BaseSession implements FullSession {
     if (options === null || typeof options !== 'object') {
       throw new SessionValidationError('session options must be an object');
     }
-    if (knownOptions) checkOptions(new.target.name, options, [...BASE_SESSION_OPTIONS, ...knownOptions]);
+    if (knownOptions) {
+      checkOptions(new.target.name, options, [...BASE_SESSION_OPTIONS, ...knownOptions, 'createIfMissing']);
+    }
     this.sessionId = validateSessionId(options.sessionId);
     this.ttlSeconds = validateTtlSeconds(options.ttlSeconds);
     this.timeoutMs = validateTimeoutMs(options.timeoutMs);
+    this.createIfMissing = validateCreateIfMissing(options.createIfMissing);
     this.#isClosed = options.isClosed ?? (() => false);
   }
 

@@ -1,6 +1,11 @@
-import { validateSessionId, validateTimeoutMs, validateTtlSeconds } from '../encoding/arguments.js';
+import {
+  validateCreateIfMissing,
+  validateSessionId,
+  validateTimeoutMs,
+  validateTtlSeconds,
+} from '../encoding/arguments.js';
 import { mapDriverError, runOperation } from '../errors/operation.js';
-import { SessionClosedError, type SessionError, SessionValidationError } from '../errors/session-errors.js';
+import { SessionClosedError, type SessionError } from '../errors/session-errors.js';
 import type { Session, SessionStore } from '../protocol/session.js';
 import type { ClientHandle } from './client-handle.js';
 import { INSPECT } from './inspect.js';
@@ -46,11 +51,7 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
     }
     this.ttlSeconds = validateTtlSeconds(options?.ttlSeconds);
     this.timeoutMs = validateTimeoutMs(options?.timeoutMs);
-    const createIfMissing = options?.createIfMissing ?? true;
-    if (typeof createIfMissing !== 'boolean') {
-      throw new SessionValidationError(`createIfMissing must be true or false, got ${String(createIfMissing)}`);
-    }
-    this.createIfMissing = createIfMissing;
+    this.createIfMissing = validateCreateIfMissing(options?.createIfMissing);
   }
 
   get closed(): boolean {
@@ -65,9 +66,15 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
   /** What every session of this store inherits from it; spread into the backend's session options. */
   protected sessionOptions(
     sessionId: string,
-  ): Required<Pick<BaseSessionOptions, 'sessionId' | 'timeoutMs' | 'isClosed'>> &
+  ): Required<Pick<BaseSessionOptions, 'sessionId' | 'timeoutMs' | 'createIfMissing' | 'isClosed'>> &
     Pick<BaseSessionOptions, 'ttlSeconds'> {
-    return { sessionId, ttlSeconds: this.ttlSeconds, timeoutMs: this.timeoutMs, isClosed: this.isClosed };
+    return {
+      sessionId,
+      ttlSeconds: this.ttlSeconds,
+      timeoutMs: this.timeoutMs,
+      createIfMissing: this.createIfMissing,
+      isClosed: this.isClosed,
+    };
   }
 
   /** Registers a client handle; `close()` releases it (which closes it only if the store owns it). */

@@ -58,6 +58,15 @@ export function validateTtlSeconds(ttlSeconds: unknown): number | undefined {
   return ttlSeconds;
 }
 
+/** `createIfMissing`: true or false; undefined means true (create on first use). */
+export function validateCreateIfMissing(createIfMissing: unknown): boolean {
+  if (createIfMissing === undefined) return true;
+  if (typeof createIfMissing !== 'boolean') {
+    throw new SessionValidationError(`createIfMissing must be true or false, got ${String(createIfMissing)}`);
+  }
+  return createIfMissing;
+}
+
 /** Every operation's deadline when none is given: connecting, queueing and the call together. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
