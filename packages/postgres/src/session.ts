@@ -8,7 +8,7 @@ import {
   type TransactionVerdict,
 } from '@sessions/core';
 import { chunk, joinItems, MAX_ITEM_BYTES, offsets } from './engine/batches.js';
-import { transactionBoundsSql } from './engine/bounds.js';
+import { transactionBoundsSql } from './engine/timeouts.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
 import { type Queries, queriesFor } from './engine/queries.js';
 import { Outcome, unlessOutcome } from './engine/rollback.js';
@@ -30,7 +30,7 @@ import { ensureSchema, TablesMissingError } from './setup.js';
  * (session id, per-session sequence number), and one row per session holding the next sequence
  * number, timestamps and expiry. The tables are created on first use (or by `store.setup()`),
  * unless `createIfMissing` is false: then reads of missing tables are empty and writes fail.
- * Every transaction first bounds itself on the server by `timeoutMs` (see `engine/bounds.ts`).
+ * Every transaction first bounds itself on the server by `timeoutMs` (see `engine/timeouts.ts`).
  */
 export class PostgresSession extends BaseSession {
   readonly #client: PostgresClient;

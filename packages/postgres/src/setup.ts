@@ -1,5 +1,5 @@
 import { OncePerClient } from '@sessions/core';
-import { transactionBoundsSql } from './engine/bounds.js';
+import { transactionBoundsSql } from './engine/timeouts.js';
 import { SCHEMA_VERSION, schemaStatements } from './engine/ddl.js';
 import type { Tables } from './engine/identifiers.js';
 import { transaction } from './engine/transaction.js';

@@ -7,7 +7,7 @@ import {
   SessionValidationError,
 } from '@sessions/core';
 import postgres from 'postgres';
-import { boundedClientOptions, transactionBoundsSql } from './engine/bounds.js';
+import { boundedClientOptions, transactionBoundsSql } from './engine/timeouts.js';
 import { schemaScript } from './engine/ddl.js';
 import { deleteExpiredRows } from './engine/delete-expired.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
@@ -31,7 +31,7 @@ import { ensureSchema, setup, TablesMissingError } from './setup.js';
  * `session(id)` does no I/O; the tables are created on first use, or explicitly by `setup()`
  * (only by `setup()` with `createIfMissing: false`). `timeoutMs` bounds every operation: core's
  * deadline, the server-side bounds of every transaction, and `connect_timeout` / `backoff` of a
- * client the store creates (see `engine/bounds.ts`); a caller's client is never reconfigured.
+ * client the store creates (see `engine/timeouts.ts`); a caller's client is never reconfigured.
  */
 export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
   readonly schema: string;

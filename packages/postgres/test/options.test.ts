@@ -1,7 +1,7 @@
 import { SessionValidationError } from '@sessions/core';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { boundedClientOptions, transactionBoundsSql } from '../src/engine/bounds.js';
+import { boundedClientOptions, transactionBoundsSql } from '../src/engine/timeouts.js';
 import { PostgresSession, PostgresSessionStore } from '../src/index.js';
 import { SESSION_OPTION_KEYS, STORE_OPTION_KEYS } from '../src/options.js';
 
