@@ -8,10 +8,10 @@ import {
   type TransactionVerdict,
 } from '@sessions/core';
 import { chunk, joinItems, MAX_ITEM_BYTES, offsets } from './engine/batches.js';
-import { transactionBoundsSql } from './engine/timeouts.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
 import { type Queries, queriesFor } from './engine/queries.js';
 import { Outcome, unlessOutcome } from './engine/rollback.js';
+import { transactionBoundsSql } from './engine/timeouts.js';
 import { transaction } from './engine/transaction.js';
 import { retryIfNeverSent } from './engine/unsent.js';
 import { isMissingRelation, toPostgresSessionError } from './errors.js';

@@ -1,7 +1,7 @@
 import { OncePerClient } from '@sessions/core';
-import { transactionBoundsSql } from './engine/timeouts.js';
 import { SCHEMA_VERSION, schemaStatements } from './engine/ddl.js';
 import type { Tables } from './engine/identifiers.js';
+import { transactionBoundsSql } from './engine/timeouts.js';
 import { transaction } from './engine/transaction.js';
 import { isMissingRelation } from './errors.js';
 import type { PostgresClient } from './options.js';

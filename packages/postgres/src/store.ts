@@ -7,11 +7,11 @@ import {
   SessionValidationError,
 } from '@sessions/core';
 import postgres from 'postgres';
-import { boundedClientOptions, transactionBoundsSql } from './engine/timeouts.js';
 import { schemaScript } from './engine/ddl.js';
 import { deleteExpiredRows } from './engine/delete-expired.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
 import { queriesFor } from './engine/queries.js';
+import { boundedClientOptions, transactionBoundsSql } from './engine/timeouts.js';
 import { retryIfNeverSent } from './engine/unsent.js';
 import { toPostgresSessionError } from './errors.js';
 import {
