@@ -53,43 +53,43 @@ describe('openSessionStore', () => {
 });
 
 describe('resolveStoreUrl: the scheme table', () => {
-  it('maps every scheme to its store and strips the parameters it reads', () => {
-    expect(resolveStoreUrl(':memory:')).toMatchObject({ backend: 'sqlite', options: { url: ':memory:' } });
-    expect(resolveStoreUrl('file:rel/chat.db?ttlSeconds=5&tablePrefix=t_&mode=ro')).toMatchObject({
+  it('maps every scheme to its store and strips the parameters it reads', async () => {
+    expect((await resolveStoreUrl(':memory:'))).toMatchObject({ backend: 'sqlite', options: { url: ':memory:' } });
+    expect((await resolveStoreUrl('file:rel/chat.db?ttlSeconds=5&tablePrefix=t_&mode=ro'))).toMatchObject({
       backend: 'sqlite',
       exportName: 'SqliteSessionStore',
       options: { url: 'file:rel/chat.db?mode=ro', ttlSeconds: 5, tablePrefix: 't_' },
     });
-    expect(resolveStoreUrl('libsql://db.turso.io?authToken=abc&tablePrefix=x_').options).toEqual({
+    expect((await resolveStoreUrl('libsql://db.turso.io?authToken=abc&tablePrefix=x_')).options).toEqual({
       url: 'libsql://db.turso.io?authToken=abc',
       tablePrefix: 'x_',
     });
-    expect(resolveStoreUrl('https://db.example.com').backend).toBe('sqlite');
-    expect(resolveStoreUrl('rediss://:pw@cache:6380/2?keyPrefix=chat&ttlSeconds=3600')).toEqual({
+    expect((await resolveStoreUrl('https://db.example.com')).backend).toBe('sqlite');
+    expect((await resolveStoreUrl('rediss://:pw@cache:6380/2?keyPrefix=chat&ttlSeconds=3600'))).toEqual({
       backend: 'redis',
       module: '@sessions/redis',
       exportName: 'RedisSessionStore',
       options: { url: 'rediss://:pw@cache:6380/2', keyPrefix: 'chat', ttlSeconds: 3600 },
     });
     expect(
-      resolveStoreUrl('postgresql://u:p@db/app?sslmode=require&schema=chat&tablePrefix=s_&prepare=false').options,
+      (await resolveStoreUrl('postgresql://u:p@db/app?sslmode=require&schema=chat&tablePrefix=s_&prepare=false')).options,
     ).toEqual({ url: 'postgresql://u:p@db/app?sslmode=require', schema: 'chat', tablePrefix: 's_', prepare: false });
-    expect(resolveStoreUrl('mongodb+srv://u:p@cluster/app?retryWrites=true&collectionPrefix=c_&database=d')).toEqual({
+    expect((await resolveStoreUrl('mongodb+srv://u:p@cluster/app?retryWrites=true&collectionPrefix=c_&database=d'))).toEqual({
       backend: 'mongodb',
       module: '@sessions/mongo',
       exportName: 'MongoSessionStore',
       options: { url: 'mongodb+srv://u:p@cluster/app?retryWrites=true', collectionPrefix: 'c_', database: 'd' },
     });
     // Explicit options win over the URL.
-    expect(resolveStoreUrl('redis://h?ttlSeconds=5', { ttlSeconds: 9, clientOptions: { x: 1 } }).options).toEqual({
+    expect((await resolveStoreUrl('redis://h?ttlSeconds=5', { ttlSeconds: 9, clientOptions: { x: 1 } })).options).toEqual({
       url: 'redis://h',
       ttlSeconds: 9,
       clientOptions: { x: 1 },
     });
   });
 
-  it('dynamodb://: endpoint from host and port, table from the path, region and credentials', () => {
-    expect(resolveStoreUrl('dynamodb://localhost:8000/chat_sessions?region=eu-west-1&ttlSeconds=60')).toEqual({
+  it('dynamodb://: endpoint from host and port, table from the path, region and credentials', async () => {
+    expect((await resolveStoreUrl('dynamodb://localhost:8000/chat_sessions?region=eu-west-1&ttlSeconds=60'))).toEqual({
       backend: 'dynamodb',
       module: '@sessions/dynamodb',
       exportName: 'DynamoDBSessionStore',
@@ -99,7 +99,7 @@ describe('resolveStoreUrl: the scheme table', () => {
         ttlSeconds: 60,
       },
     });
-    expect(resolveStoreUrl('dynamodb://AKID:se%2Fcret@ddb.local:4566/t?region=us-east-1&tls=true').options).toEqual({
+    expect((await resolveStoreUrl('dynamodb://AKID:se%2Fcret@ddb.local:4566/t?region=us-east-1&tls=true')).options).toEqual({
       clientConfig: {
         endpoint: 'https://ddb.local:4566',
         region: 'us-east-1',
@@ -108,13 +108,13 @@ describe('resolveStoreUrl: the scheme table', () => {
       tableName: 't',
     });
     // No host: AWS's own endpoint for the region.
-    expect(resolveStoreUrl('dynamodb:///prod_sessions?region=ap-south-1').options).toEqual({
+    expect((await resolveStoreUrl('dynamodb:///prod_sessions?region=ap-south-1')).options).toEqual({
       clientConfig: { region: 'ap-south-1' },
       tableName: 'prod_sessions',
     });
-    expect(resolveStoreUrl('dynamodb://h/t?createTable=false').options.createTable).toBe(false);
-    expect(() => resolveStoreUrl('dynamodb://h/t?region=x&bogus=1')).toThrow(SessionValidationError);
-    expect(() => resolveStoreUrl('dynamodb://h/a/b')).toThrow(SessionValidationError);
+    expect((await resolveStoreUrl('dynamodb://h/t?createTable=false')).options.createTable).toBe(false);
+    await expect(resolveStoreUrl('dynamodb://h/t?region=x&bogus=1')).rejects.toThrow(SessionValidationError);
+    await expect(resolveStoreUrl('dynamodb://h/a/b')).rejects.toThrow(SessionValidationError);
   });
 
   it('takeParams keeps the rest of the URL byte for byte', () => {

@@ -40,6 +40,13 @@ export {
   type InMemorySessionStoreOptions,
   type InMemoryStorage,
 } from './memory/in-memory.js';
+export { KNOWN_BACKENDS, type KnownBackend } from './open/known-backends.generated.js';
+export {
+  type OpenSessionStoreOptions,
+  openSessionStore,
+  type ResolvedStoreUrl,
+  resolveStoreUrl,
+} from './open/open-store.js';
 export { type BackendDescriptor, type BackendTestServer, backendMatches } from './protocol/backend.js';
 export type { JsonObject, JsonValue } from './protocol/json.js';
 export type {

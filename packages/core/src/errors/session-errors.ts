@@ -74,8 +74,8 @@ function safeCause(cause: unknown): unknown {
 /** A bad argument (limit, session id, option). Thrown before any I/O. */
 export class SessionValidationError extends SessionError {
   static override readonly [ERROR_KIND]: string = 'SessionValidationError';
-  constructor(message: string, code: SessionErrorCode = 'INVALID_ARGUMENT') {
-    super(code, message);
+  constructor(message: string, code: SessionErrorCode = 'INVALID_ARGUMENT', options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
