@@ -2,6 +2,7 @@ import { containerRuntimeAvailable, startContainer } from './containers.js';
 import { startNativeDynamoDBLocal } from './native/dynamodb-local.js';
 import { startNativeFerretDB } from './native/ferretdb.js';
 import { INSTALL_HINT } from './native/locate.js';
+import { startNativePgbouncer } from './native/pgbouncer.js';
 import { startNativePostgres } from './native/postgres.js';
 import { startNativeRedis } from './native/redis.js';
 import { findServerPlugin } from './plugins.js';
@@ -9,6 +10,7 @@ import type { BuiltInService, RunningService, ServiceName } from './types.js';
 
 export { type FaultMode, type FaultProxy, startFaultProxy, startFaultProxyFor } from './fault-proxy.js';
 export { type CallError, timed, untilItWorks } from './healing.js';
+export { pgbouncerAdminUrl } from './native/pgbouncer.js';
 export { freePort, makeTempDir, spawnServer, waitForPort } from './native/process.js';
 export { type RunningRedisCluster, startNativeRedisCluster } from './native/redis-cluster.js';
 export type { ServerPlugin } from './plugins.js';
@@ -92,4 +94,15 @@ async function startSharedService(name: ServiceName): Promise<RunningService> {
     problems.push((error as Error).message);
   }
   throw new Error(`No ${name} server for the tests: ${problems.join('; ')}. ${INSTALL_HINT}`);
+}
+
+/**
+ * PgBouncer in transaction mode in front of the PostgreSQL at `upstreamUrl`: `PGBOUNCER_URL` when
+ * set (it must front that same server), else Debian's `pgbouncer` started on 127.0.0.1. Not a
+ * server kind of its own: it needs the URL of the PostgreSQL a run has already started.
+ */
+export async function startPgbouncer(upstreamUrl: string): Promise<RunningService> {
+  const fromEnv = process.env.PGBOUNCER_URL;
+  if (fromEnv) return { name: 'pgbouncer', url: fromEnv, source: 'env', stop: async () => {} };
+  return startNativePgbouncer(upstreamUrl);
 }
