@@ -1,9 +1,25 @@
 export { ClientHandle } from './base/client-handle.js';
 export { OncePerClient } from './base/once-per-client.js';
 export { checkOptions, suggest } from './base/options.js';
-export { BaseSession, type BaseSessionOptions } from './base/session.js';
+export { BaseSession, type BaseSessionOptions, type MetadataWrite } from './base/session.js';
 export { BaseSessionStore, type BaseSessionStoreOptions } from './base/store.js';
 export { SessionWriteQueue } from './base/write-queue.js';
+export {
+  decodeMetadata,
+  MAX_METADATA_BYTES,
+  mergeMetadata,
+  metadataMatches,
+  validateMetadataPatch,
+} from './catalog/metadata.js';
+export {
+  type CatalogPosition,
+  type CatalogQuery,
+  compareListingOrder,
+  DEFAULT_PAGE_SIZE,
+  encodeCursor,
+  MAX_PAGE_SIZE,
+  parseListOptions,
+} from './catalog/query.js';
 export {
   DEFAULT_TIMEOUT_MS,
   MAX_SESSION_ID_BYTES,
@@ -48,6 +64,16 @@ export {
   resolveStoreUrl,
 } from './open/open-store.js';
 export { type BackendDescriptor, type BackendTestServer, backendMatches } from './protocol/backend.js';
+export type {
+  ListSessionsOptions,
+  MetadataCapable,
+  MetadataFilter,
+  SessionCatalog,
+  SessionFilter,
+  SessionInfo,
+  SessionMetadata,
+  SessionPage,
+} from './protocol/catalog.js';
 export type { JsonObject, JsonValue } from './protocol/json.js';
 export type {
   AgentInputItem,

@@ -1,3 +1,4 @@
+import { decodeMetadata, mergeMetadata, validateMetadataPatch } from '../catalog/metadata.js';
 import {
   validateCreateIfMissing,
   validateLimit,
@@ -18,8 +19,11 @@ import {
   SessionCorruptDataError,
   type SessionError,
   SessionItemTooLargeError,
+  SessionTimeoutError,
   SessionValidationError,
 } from '../errors/session-errors.js';
+import type { MetadataCapable, SessionMetadata } from '../protocol/catalog.js';
+import type { JsonValue } from '../protocol/json.js';
 import { INSPECT } from './inspect.js';
 import { checkOptions } from './options.js';
 
@@ -52,7 +56,17 @@ export interface BaseSessionOptions {
  * from the backend's atomic primitives. A backend implements only the protected primitives,
  * each of which must be atomic on its own.
  */
-export abstract class BaseSession implements FullSession {
+/** What `writeMetadata` is asked to store. */
+export interface MetadataWrite {
+  /** The version read with the current metadata (0 when the session had none). */
+  expectedVersion: number;
+  /** The whole metadata after the update, as canonical JSON text (what `readMetadata` returns). */
+  text: string;
+  /** The same, as an object, for backends that also keep a form they can filter on. */
+  metadata: SessionMetadata;
+}
+
+export abstract class BaseSession implements FullSession, MetadataCapable {
   readonly sessionId: string;
   readonly ttlSeconds: number | undefined;
   readonly timeoutMs: number;
@@ -99,6 +113,14 @@ export abstract class BaseSession implements FullSession {
   protected abstract commitTransaction(transaction: EncodedHistoryTransaction): Promise<void>;
   /** Replaces the whole history atomically. */
   protected abstract replaceAllItems(items: string[]): Promise<void>;
+  /** The session's metadata text and its version (0 before the first metadata write), or undefined. */
+  protected abstract readMetadata(): Promise<{ text: string; version: number } | undefined>;
+  /**
+   * Compare-and-set: stores `update.text` as version `expectedVersion + 1` only if the stored
+   * version is still `expectedVersion`, in the same atomic step refreshing `updatedAt` (and
+   * `createdAt` for a new entry) and the TTL; false when another writer got there first.
+   */
+  protected abstract writeMetadata(update: MetadataWrite): Promise<boolean>;
 
   async getSessionId(): Promise<string> {
     this.assertOpen();
@@ -187,6 +209,42 @@ export abstract class BaseSession implements FullSession {
         if (!retry) throw error;
       }
     }
+  }
+
+  async getMetadata(): Promise<SessionMetadata> {
+    this.assertOpen();
+    return decodeMetadata((await this.run('getMetadata', () => this.readMetadata()))?.text);
+  }
+
+  /**
+   * Sets each key of `patch` (`null` removes it) and returns the result. Merged here, once for
+   * every backend, then stored by compare-and-set: two writers setting different keys both land,
+   * the loser of a race re-reads and merges again, within the one deadline of the call.
+   */
+  async updateMetadata(patch: Record<string, JsonValue | null>): Promise<SessionMetadata> {
+    const checked = validateMetadataPatch(patch);
+    this.assertOpen();
+    if (Object.keys(checked).length === 0) return this.getMetadata();
+    const until = Date.now() + this.timeoutMs;
+    return withDeadline('updateMetadata', this.#updateMetadata(checked, until), {
+      timeoutMs: this.timeoutMs,
+      write: true,
+    });
+  }
+
+  async #updateMetadata(patch: Record<string, JsonValue | null>, until: number): Promise<SessionMetadata> {
+    // Past `until` the caller has its SessionTimeoutError already; stop retrying in the background.
+    for (let attempt = 0; Date.now() < until; attempt++) {
+      const current = await this.run('updateMetadata', () => this.readMetadata());
+      const { metadata, text } = mergeMetadata(decodeMetadata(current?.text), patch);
+      const expectedVersion = current?.version ?? 0;
+      if (await this.run('updateMetadata', () => this.writeMetadata({ expectedVersion, text, metadata }))) {
+        return metadata;
+      }
+      // Lost a race: back off a little (jittered, growing) so that many writers spread out.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+    }
+    throw new SessionTimeoutError('updateMetadata', this.timeoutMs, { mayHaveApplied: false });
   }
 
   #checkSizes(encoded: string[], label: string): string[] {

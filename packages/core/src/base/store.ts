@@ -1,11 +1,19 @@
+import { type CatalogPosition, type CatalogQuery, encodeCursor, parseListOptions } from '../catalog/query.js';
 import {
   validateCreateIfMissing,
   validateSessionId,
   validateTimeoutMs,
   validateTtlSeconds,
 } from '../encoding/arguments.js';
-import { mapDriverError, runOperation } from '../errors/operation.js';
+import { isReadOperation, mapDriverError, runOperation } from '../errors/operation.js';
 import { SessionClosedError, type SessionError } from '../errors/session-errors.js';
+import type {
+  ListSessionsOptions,
+  SessionCatalog,
+  SessionFilter,
+  SessionInfo,
+  SessionPage,
+} from '../protocol/catalog.js';
 import type { Session, SessionStore } from '../protocol/session.js';
 import type { ClientHandle } from './client-handle.js';
 import { INSPECT } from './inspect.js';
@@ -36,7 +44,7 @@ export interface BaseSessionStoreOptions {
  * (see {@link ClientHandle}), and makes every later call on the store or its sessions fail with
  * `SessionClosedError`; `await using` closes it. `console.log(store)` shows only `describe()`.
  */
-export abstract class BaseSessionStore<S extends Session> implements SessionStore<S> {
+export abstract class BaseSessionStore<S extends Session> implements SessionStore<S>, SessionCatalog {
   readonly ttlSeconds: number | undefined;
   readonly timeoutMs: number;
   readonly createIfMissing: boolean;
@@ -62,6 +70,48 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
   protected readonly isClosed = (): boolean => this.#closed;
 
   protected abstract createSession(sessionId: string): S;
+
+  /**
+   * One page of the catalog for a validated query, in listing order, skipping expired sessions;
+   * `next` is the position to resume after when more may follow (a backend that bounds its scan
+   * may stop before `limit` matches and return the last position it examined).
+   */
+  protected abstract listCatalog(query: CatalogQuery): Promise<{ sessions: SessionInfo[]; next?: CatalogPosition }>;
+  /** The catalog entry of one session, or undefined when it has none (or it expired). */
+  protected abstract readSessionInfo(sessionId: string): Promise<SessionInfo | undefined>;
+  /** Removes the session's items, operation ids and catalog entry (metadata included). */
+  protected abstract removeSession(sessionId: string): Promise<void>;
+
+  /** A page of sessions, newest `updatedAt` first; pass `nextCursor` back for the next one. */
+  async listSessions(options?: ListSessionsOptions): Promise<SessionPage> {
+    const query = parseListOptions(options);
+    this.assertOpen();
+    const { sessions, next } = await this.run('listSessions', () => this.listCatalog(query));
+    return next ? { sessions, nextCursor: encodeCursor(next, query) } : { sessions };
+  }
+
+  /** Every session matching `filter`, page by page (`pageSize`, default 100). */
+  async *sessions(filter: SessionFilter & { pageSize?: number } = {}): AsyncGenerator<SessionInfo> {
+    const { pageSize = 100, ...rest } = filter;
+    let cursor: string | undefined;
+    do {
+      const page = await this.listSessions({ ...rest, limit: pageSize, ...(cursor !== undefined && { cursor }) });
+      yield* page.sessions;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  async getSessionInfo(sessionId: string): Promise<SessionInfo | undefined> {
+    const id = validateSessionId(sessionId);
+    this.assertOpen();
+    return this.run('getSessionInfo', () => this.readSessionInfo(id));
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    const id = validateSessionId(sessionId);
+    this.assertOpen();
+    await this.run('deleteSession', () => this.removeSession(id));
+  }
 
   /** What every session of this store inherits from it; spread into the backend's session options. */
   protected sessionOptions(
@@ -124,7 +174,7 @@ export abstract class BaseSessionStore<S extends Session> implements SessionStor
   protected run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     return runOperation(operation, body, (op, error) => this.toSessionError(op, error), this.isClosed, {
       timeoutMs: this.timeoutMs,
-      write: true,
+      write: !isReadOperation(operation),
     });
   }
 

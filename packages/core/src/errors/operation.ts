@@ -95,6 +95,8 @@ export function isConnectionError(error: unknown, depth = 0): boolean {
 }
 
 /** Operations that only read: a late answer to them cannot have changed anything. */
+const READ_OPERATIONS = new Set(['getItems', 'getSessionId', 'getMetadata', 'listSessions', 'getSessionInfo']);
+
 export function isReadOperation(operation: string): boolean {
-  return operation === 'getItems' || operation === 'getSessionId';
+  return READ_OPERATIONS.has(operation);
 }

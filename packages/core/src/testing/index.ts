@@ -10,6 +10,7 @@
 import { describe, it } from 'vitest';
 import type { Session } from '../protocol/session.js';
 import { basicCases } from './cases/basics.js';
+import { catalogCases } from './cases/catalog.js';
 import { compactionCases } from './cases/compaction.js';
 import { concurrencyCases } from './cases/concurrency.js';
 import { idCases } from './cases/ids.js';
@@ -53,6 +54,7 @@ export const contractCases: readonly ContractCase[] = [
   ...transactionCases,
   ...compactionCases,
   ...lifecycleCases,
+  ...catalogCases,
 ];
 
 /** Registers the whole contract suite for one backend under `describe(name)`. */

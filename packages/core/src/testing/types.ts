@@ -16,6 +16,8 @@ export interface ContractCapabilities {
    * nothing is written. The 1 MiB (and 2 MiB) round trip runs unless this is below 4 MiB.
    */
   maxItemBytes?: number;
+  /** The session catalog (list, info, delete, metadata): on unless set to false (a store of another library). */
+  catalog?: boolean;
 }
 
 export interface ContractStoreOptions {

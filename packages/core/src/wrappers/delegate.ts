@@ -1,3 +1,4 @@
+import type { MetadataCapable, SessionCatalog } from '../protocol/catalog.js';
 import type {
   CompactionCapable,
   HistoryMutationCapable,
@@ -14,6 +15,7 @@ export type WrappedSession<S extends Session> = Session &
   (S extends HistoryTransactionCapable ? HistoryTransactionCapable : unknown) &
   (S extends CompactionCapable ? CompactionCapable : unknown) &
   (S extends HistoryMutationCapable ? HistoryMutationCapable : unknown) &
+  (S extends MetadataCapable ? MetadataCapable : unknown) &
   (S extends { readonly acceptsRunContext: true } ? { readonly acceptsRunContext: true } : unknown);
 
 /** Every method a wrapper may expose; `rest` carries the SDK's run context when the inner takes it. */
@@ -29,6 +31,9 @@ export interface SessionMethods {
 }
 
 const OPTIONAL_METHODS = ['applyHistoryTransaction', 'replaceHistoryWithCompaction', 'applyHistoryMutations'] as const;
+// Metadata is the inner session's, unchanged by any wrapper (it is not history: never windowed or sealed).
+const PASSED_THROUGH = ['getMetadata', 'updateMetadata'] as const;
+const CATALOG_METHODS = ['listSessions', 'sessions', 'getSessionInfo', 'deleteSession'] as const;
 
 /** Loose view of a session: the methods it may have, as functions of any arguments. */
 // biome-ignore lint/suspicious/noExplicitAny: inner sessions are called with forwarded arguments.
@@ -59,6 +64,9 @@ export function buildFacade<S extends Session, Extra extends object>(
     const method = methods[name];
     if (method && hasMethod(inner, name)) facade[name] = method;
   }
+  for (const name of PASSED_THROUGH) {
+    if (hasMethod(inner, name)) facade[name] = (...args: unknown[]) => (inner as AnySession)[name](...args);
+  }
   if ((inner as AnySession).acceptsRunContext === true) facade.acceptsRunContext = true;
   for (const [key, value] of Object.entries(Object.getOwnPropertyDescriptors(extra))) {
     Object.defineProperty(facade, key, value);
@@ -66,21 +74,31 @@ export function buildFacade<S extends Session, Extra extends object>(
   return facade as WrappedSession<S> & Extra;
 }
 
+/** The store a wrapper returns: the wrapped sessions, and the inner store's catalog when it has one. */
+export type WrappedStore<Inner, W extends Session> = SessionStore<W> & {
+  readonly inner: Inner;
+} & (Inner extends SessionCatalog ? SessionCatalog : unknown);
+
 /**
- * A store whose sessions are `wrap(store.session(id))`; closing it closes `store`.
+ * A store whose sessions are `wrap(store.session(id))`; closing it closes `store`. The catalog
+ * (list, info, delete) is the inner store's: it holds counts, dates and metadata, never items.
  *
  *   const store = wrapSessionStore(new RedisSessionStore({ url }), (s) => withEncryption(s, { keys }));
  */
-export function wrapSessionStore<S extends Session, W extends Session>(
-  store: SessionStore<S>,
+export function wrapSessionStore<S extends Session, W extends Session, Inner extends SessionStore<S> = SessionStore<S>>(
+  store: Inner & SessionStore<S>,
   wrap: (session: S) => W,
-): SessionStore<W> & { readonly inner: SessionStore<S> } {
-  return {
+): WrappedStore<Inner, W> {
+  const facade: AnySession = {
     inner: store,
     session: (sessionId: string) => wrap(store.session(sessionId)),
     close: () => store.close(),
     [Symbol.asyncDispose]: () => store.close(),
   };
+  for (const name of CATALOG_METHODS) {
+    if (hasMethod(store, name)) facade[name] = (...args: unknown[]) => (store as AnySession)[name](...args);
+  }
+  return facade as WrappedStore<Inner, W>;
 }
 
 /** Duck-typed so that two copies of this package still recognise each other's errors. */

@@ -7,7 +7,7 @@ export {
   copySession,
   copySessions,
 } from './copy.js';
-export { type WrappedSession, wrapSessionStore } from './delegate.js';
+export { type WrappedSession, type WrappedStore, wrapSessionStore } from './delegate.js';
 export {
   type EncryptedItem,
   type EncryptedSession,

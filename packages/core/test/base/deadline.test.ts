@@ -35,6 +35,12 @@ class SilentSession extends BaseSession {
   protected replaceAllItems() {
     return this.wait(undefined);
   }
+  protected readMetadata() {
+    return this.wait(undefined);
+  }
+  protected writeMetadata() {
+    return this.wait(true);
+  }
 }
 
 describe('the deadline of every operation', () => {

@@ -3,12 +3,19 @@
 import {
   BaseSession,
   BaseSessionStore,
+  type CatalogPosition,
+  type CatalogQuery,
+  compareListingOrder,
   decodeItem,
+  decodeMetadata,
   type EncodedHistoryTransaction,
   encodeItem,
   type HistoryMutationArgs,
   type HistoryTransactionArgs,
+  type MetadataWrite,
+  metadataMatches,
   SessionConflictError,
+  type SessionInfo,
 } from '../../src/index.js';
 
 export type Flaw =
@@ -25,12 +32,20 @@ export type Flaw =
   | 'non-atomic-compaction'
   | 'clear-keeps-operation-ids'
   | 'lax-transaction-arguments'
-  | 'replaces-every-duplicate-call';
+  | 'replaces-every-duplicate-call'
+  | 'count-outside-write'
+  | 'cursor-skips-ties'
+  | 'metadata-last-write-wins';
 
 interface Row {
   items: string[];
   writtenAt: number;
   operations: Map<string, string>;
+  createdAt: number;
+  /** The catalog's count, kept beside the items as a database column would be. */
+  count: number;
+  metadata: string;
+  version: number;
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -57,11 +72,31 @@ class FlawedSession extends BaseSession {
       row = undefined;
     }
     if (!row && write) {
-      row = { items: [], writtenAt: Date.now(), operations: new Map() };
+      row = {
+        items: [],
+        writtenAt: now(this.flaw),
+        operations: new Map(),
+        createdAt: now(this.flaw),
+        count: 0,
+        metadata: '',
+        version: 0,
+      };
       this.rows.set(this.key, row);
     }
-    if (row && write) row.writtenAt = Date.now();
+    if (row && write) row.writtenAt = Math.max(row.writtenAt, now(this.flaw));
     return row;
+  }
+
+  /** After every write: the count in the same step, or (flawed) read, awaited, then written. */
+  async recount(row: Row | undefined, delta: number) {
+    if (!row) return;
+    if (this.flaw !== 'count-outside-write') {
+      row.count = row.items.length;
+      return;
+    }
+    const before = row.count;
+    await tick();
+    row.count = before + delta;
   }
 
   cache = new Map<string, unknown>();
@@ -119,12 +154,18 @@ class FlawedSession extends BaseSession {
       this.row(true)!.items.push(item);
       if (this.flaw === 'interleaved-batches') await tick();
     }
+    await this.recount(this.row(), items.length);
   }
 
   protected async popLastItem() {
     const row = this.row();
     if (!row || row.items.length === 0) return undefined;
-    if (this.flaw !== 'racy-pop') return row.items.pop();
+    if (this.flaw !== 'racy-pop') {
+      this.row(true);
+      const popped = row.items.pop();
+      await this.recount(row, -1);
+      return popped;
+    }
     // Read the newest, then delete it later: two callers get the same item.
     const last = row.items[row.items.length - 1];
     await tick();
@@ -133,12 +174,28 @@ class FlawedSession extends BaseSession {
   }
 
   protected async clearItems() {
-    const operations = this.rows.get(this.key)?.operations;
-    this.rows.delete(this.key);
+    const row = this.row();
+    if (!row) return;
+    this.row(true);
+    row.items = [];
+    row.count = 0;
     // Forgets the items but remembers the operation ids: a re-applied id then writes nothing.
-    if (this.flaw === 'clear-keeps-operation-ids' && operations) {
-      this.row(true)!.operations = operations;
-    }
+    if (this.flaw !== 'clear-keeps-operation-ids') row.operations = new Map();
+  }
+
+  protected async readMetadata() {
+    const row = this.row();
+    return row && { text: row.metadata, version: row.version };
+  }
+
+  protected async writeMetadata(update: MetadataWrite) {
+    // The flaw: no compare, so of two concurrent merges the later one drops the other's key.
+    if (this.flaw !== 'metadata-last-write-wins' && (this.row()?.version ?? 0) !== update.expectedVersion) return false;
+    if (this.flaw === 'metadata-last-write-wins') await tick();
+    const row = this.row(true)!;
+    row.metadata = update.text;
+    row.version++;
+    return true;
   }
 
   protected async commitTransaction(tx: EncodedHistoryTransaction) {
@@ -155,12 +212,14 @@ class FlawedSession extends BaseSession {
     if (this.flaw === 'check-then-act-transaction') await tick();
     row.items.splice(row.items.length - tx.expectedSuffix.length, tx.expectedSuffix.length, ...tx.replacement);
     row.operations.set(tx.operationId, tx.fingerprint);
+    await this.recount(row, tx.replacement.length - tx.expectedSuffix.length);
   }
 
   protected async replaceAllItems(items: string[]) {
     const row = this.row(true)!;
     if (this.flaw !== 'non-atomic-compaction') {
       row.items = items.slice();
+      row.count = items.length;
       return;
     }
     row.items.length = 0;
@@ -168,7 +227,18 @@ class FlawedSession extends BaseSession {
       await tick();
       row.items.push(item);
     }
+    row.count = items.length;
   }
+
+  /** The live row of `sessionId` (expired ones dropped), for the store's catalog. */
+  static live(flaw: Flaw, rows: Map<string, Row>, sessionId: string, ttlSeconds: number | undefined) {
+    return new FlawedSession(flaw, rows, { sessionId, ttlSeconds }).row();
+  }
+}
+
+/** The 'cursor-skips-ties' flaw keeps whole seconds, as some databases' timestamps do, so ties are common. */
+function now(flaw: Flaw): number {
+  return flaw === 'cursor-skips-ties' ? Math.floor(Date.now() / 1000) * 1000 : Date.now();
 }
 
 export class FlawedStore extends BaseSessionStore<FlawedSession> {
@@ -190,6 +260,51 @@ export class FlawedStore extends BaseSessionStore<FlawedSession> {
   }
 
   protected override async releaseResources() {}
+
+  #info(sessionId: string): SessionInfo | undefined {
+    const row = FlawedSession.live(this.flaw, this.rows, sessionId, this.ttlSeconds);
+    if (!row) return undefined;
+    const expiresAt = this.ttlSeconds === undefined ? undefined : new Date(row.writtenAt + this.ttlSeconds * 1000);
+    return {
+      sessionId,
+      createdAt: new Date(row.createdAt),
+      updatedAt: new Date(row.writtenAt),
+      itemCount: row.count,
+      metadata: decodeMetadata(row.metadata),
+      ...(expiresAt && { expiresAt }),
+    };
+  }
+
+  // A whole sort per page: fine for a test double, not for a backend.
+  protected async listCatalog(query: CatalogQuery) {
+    const after = query.after;
+    const all = [...this.rows.keys()]
+      .map((id) => this.#info(id))
+      .filter((info): info is SessionInfo => info !== undefined)
+      .map((info) => ({ info, position: { updatedAt: info.updatedAt.getTime(), sessionId: info.sessionId } }))
+      .filter(({ position }) =>
+        !after
+          ? true
+          : this.flaw === 'cursor-skips-ties'
+            ? position.updatedAt < after.updatedAt
+            : compareListingOrder(position, after) > 0,
+      )
+      .filter(({ info }) => query.updatedAfter === undefined || info.updatedAt.getTime() > query.updatedAfter)
+      .filter(({ info }) => query.updatedBefore === undefined || info.updatedAt.getTime() < query.updatedBefore)
+      .filter(({ info }) => metadataMatches(info.metadata, query.metadata))
+      .sort((a, b) => compareListingOrder(a.position, b.position));
+    const page = all.slice(0, query.limit);
+    const next: CatalogPosition | undefined = all.length > query.limit ? page.at(-1)!.position : undefined;
+    return { sessions: page.map(({ info }) => info), ...(next && { next }) };
+  }
+
+  protected async readSessionInfo(sessionId: string) {
+    return this.#info(sessionId);
+  }
+
+  protected async removeSession(sessionId: string) {
+    this.rows.delete(sessionId);
+  }
 
   count(sessionId: string): number {
     return this.createSession(sessionId).row()?.items.length ?? 0;

@@ -39,6 +39,7 @@ describeSessionContract('withEncryption over a session without optional capabili
         encryption,
       ),
     ),
-  capabilities: { ttl: true, transactions: false, compaction: false, historyMutations: false },
+  // The inner session is a bare Session: no metadata, so no catalog on the wrapper either.
+  capabilities: { ttl: true, transactions: false, compaction: false, historyMutations: false, catalog: false },
   inspect: () => ({ storedItemCount: async (id) => plainStorage.get(id)?.items.length ?? 0 }),
 });

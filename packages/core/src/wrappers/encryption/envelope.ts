@@ -10,9 +10,10 @@
  *   mac  = okm[32..64]  (HMAC-SHA256 key, only for deterministic IVs of history transactions)
  * The plaintext is the item's canonical JSON text (sorted keys) in UTF-8.
  */
+
+import { decodeBase64, encodeBase64 } from '../../encoding/base64.js';
 import type { DecryptionFailureReason } from '../../errors/decryption-error.js';
 import type { AgentInputItem } from '../../protocol/session.js';
-import { decodeBase64, encodeBase64 } from './base64.js';
 import { importMaster, type PreparedKeys } from './keys.js';
 
 /** Version 1 of the stored form. */

@@ -12,8 +12,8 @@ import { hasMethod } from '../delegate.js';
 import { type EncryptedSession, EncryptedSessionImpl } from './encrypted-session.js';
 import { type EncryptionOptions, type PreparedKeys, prepareKeys } from './keys.js';
 
+export { decodeBase64, encodeBase64 } from '../../encoding/base64.js';
 export { SessionDecryptionError } from '../../errors/decryption-error.js';
-export { decodeBase64, encodeBase64 } from './base64.js';
 export type { EncryptedSession } from './encrypted-session.js';
 export type { EncryptedItem } from './envelope.js';
 export type {

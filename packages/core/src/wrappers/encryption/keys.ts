@@ -1,6 +1,6 @@
+import { decodeBase64, decodeHex } from '../../encoding/base64.js';
 import type { SessionDecryptionError } from '../../errors/decryption-error.js';
 import { SessionValidationError } from '../../errors/session-errors.js';
-import { decodeBase64, decodeHex } from './base64.js';
 
 /** The parts of a WebCrypto `CryptoKey` read here (the DOM's and Node's both fit). */
 export interface WebCryptoKey {
