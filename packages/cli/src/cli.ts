@@ -12,11 +12,19 @@ import {
   redactSecrets,
   redactUrl,
   SessionConnectionError,
-  SessionCopyConflictError,
-  SessionError,
   suggest,
 } from '@sessions/core';
+import {
+  type CatalogStore,
+  deleteCommand,
+  exportCommand,
+  importCommand,
+  listCommand,
+  parseMetadataFilter,
+  showCommand,
+} from './commands/catalog.js';
 import { openSessionStore } from './open-store.js';
+import { describe, printable } from './output.js';
 
 /** Exit codes. */
 export const EXIT = {
@@ -40,9 +48,19 @@ export interface CliIo {
 }
 
 export const USAGE = `Usage:
+  sessions list <url> [--metadata key=value ...] [--limit <n>] [--json]
+  sessions show <url> <id> [--limit <n>] [--json]
+  sessions delete <url> <id> [<id> ...]
+  sessions export <url> [--session <id> ... | --ids-file <file>]    (JSON Lines on stdout)
+  sessions import <url> [<file> | -] [--overwrite]                 (what export wrote)
   sessions copy <from-url> <to-url> --session <id> [--session <id> ...]
   sessions copy <from-url> <to-url> --ids-file <file>     (one id per line; - reads stdin)
+  sessions copy <from-url> <to-url> --all                 (every session of the source's catalog)
   sessions --version
+
+list: newest first, one line per session (--json: JSON Lines). show: a session's entry and its
+newest --limit items. delete: items, metadata and operation ids. export/import move sessions with
+their metadata through JSON Lines, one session per line; import is idempotent like copy.
 
 Copies conversation histories between @sessions stores, in order, idempotently: a session that
 is already in the destination is skipped, a partial copy is completed. A destination that holds
@@ -52,6 +70,9 @@ schema or table) is created there. Both stores are checked before the first copy
 Options:
   --session, -s <id>     a session to copy (repeatable)
   --ids-file <file>      read session ids from a file, one per line ('-' for stdin)
+  --all                  copy every session the source lists (resumable: run it again to finish)
+  --metadata <k=v>       list only sessions whose metadata has key k equal to v (repeatable)
+  --limit <n>            list: at most n sessions; show: the newest n items
   --concurrency <n>      sessions copied at once (default 4)
   --page-size <n>        items per write (default 100)
   --overwrite            replace destination histories that differ from the source
@@ -91,6 +112,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(`${io.version ?? 'unknown'}\n`);
     return EXIT.ok;
   }
+  if (parsed.command !== 'copy') return runCatalogCommand(parsed, io);
   const { from, to, ids, options } = parsed;
 
   const stores: { close(): Promise<void> }[] = [];
@@ -120,7 +142,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     display.line(`Copying from ${redactUrl(from)} to ${redactUrl(to)}`);
     let result: CopySessionsResult;
     try {
-      result = await copySessions(source, destination, ids(io), {
+      result = await copySessions(source, destination, ids(io, source as CatalogStore), {
         concurrency: options.concurrency,
         pageSize: options.pageSize,
         overwrite: options.overwrite,
@@ -176,6 +198,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 const OPTIONS = {
   session: { type: 'string', short: 's', multiple: true },
   'ids-file': { type: 'string' },
+  all: { type: 'boolean' },
+  metadata: { type: 'string', multiple: true },
+  limit: { type: 'string' },
   concurrency: { type: 'string' },
   'page-size': { type: 'string' },
   timeout: { type: 'string' },
@@ -187,7 +212,7 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-const COMMANDS = ['copy'];
+const COMMANDS = ['copy', 'list', 'show', 'delete', 'export', 'import'];
 
 /** A session id that no store holds, read once per store to prove it answers. */
 const PROBE_ID = 'sessions-cli-reachability-probe';
@@ -210,8 +235,8 @@ function parse(argv: readonly string[]) {
   })();
   if (values.help) return { help: true as const, version: false as const };
   if (values.version) return { help: false as const, version: true as const };
-  const [command, from, to, ...extra] = positionals;
-  if (command !== 'copy') {
+  const [command, ...args] = positionals;
+  if (!command || !COMMANDS.includes(command)) {
     const near = command ? suggest(command, COMMANDS) : undefined;
     throw new Error(
       command
@@ -219,18 +244,57 @@ function parse(argv: readonly string[]) {
         : 'missing command',
     );
   }
+  const common = {
+    help: false as const,
+    version: false as const,
+    timeoutMs: positiveInteger(values.timeout, '--timeout', 10_000),
+    json: values.json === true,
+    overwrite: values.overwrite === true,
+  };
+  const limit = values.limit === undefined ? undefined : positiveInteger(values.limit, '--limit', 1);
+  const needs = (count: number, what: string, rest = false) => {
+    if (args.length < count || (!rest && args.length > count)) throw new Error(`${command} needs ${what}`);
+  };
+  const listedIds = (io: CliIo) =>
+    values['ids-file'] !== undefined
+      ? readIds(values['ids-file'] === '-' ? io.stdin : createReadStream(values['ids-file']))
+      : values.session;
+  switch (command) {
+    case 'list':
+      needs(1, '<url>');
+      return { ...common, command, url: args[0]!, limit, metadata: parseMetadataFilter(values.metadata ?? []) };
+    case 'show':
+      needs(2, '<url> <id>');
+      return { ...common, command, url: args[0]!, sessionId: args[1]!, limit };
+    case 'delete':
+      needs(2, '<url> <id> [<id> ...]', true);
+      return { ...common, command, url: args[0]!, ids: args.slice(1) };
+    case 'export':
+      needs(1, '<url>');
+      return { ...common, command, url: args[0]!, ids: listedIds };
+    case 'import':
+      if (args.length < 1 || args.length > 2) throw new Error('import needs <url> [<file> | -]');
+      return { ...common, command, url: args[0]!, file: args[1] ?? '-' };
+  }
+  const [from, to, ...extra] = args;
   if (!from || !to) throw new Error('copy needs <from-url> and <to-url>');
   if (extra.length > 0) throw new Error(`unexpected arguments: ${extra.join(' ')}`);
   const sessions = values.session ?? [];
   const idsFile = values['ids-file'];
-  if (sessions.length > 0 === (idsFile !== undefined)) {
-    throw new Error('pass either --session <id> (repeatable) or --ids-file <file>');
+  const all = values.all === true;
+  if ([sessions.length > 0, idsFile !== undefined, all].filter(Boolean).length !== 1) {
+    throw new Error('pass one of --session <id> (repeatable), --ids-file <file> or --all');
   }
-  const ids = (io: CliIo): Iterable<string> | AsyncIterable<string> =>
-    idsFile === undefined ? sessions : readIds(idsFile === '-' ? io.stdin : createReadStream(idsFile));
+  const ids = (io: CliIo, source?: CatalogStore): Iterable<string> | AsyncIterable<string> =>
+    all && source
+      ? catalogIds(source)
+      : idsFile === undefined
+        ? sessions
+        : readIds(idsFile === '-' ? io.stdin : createReadStream(idsFile));
   return {
     help: false as const,
     version: false as const,
+    command: 'copy' as const,
     from,
     to,
     ids,
@@ -244,6 +308,49 @@ function parse(argv: readonly string[]) {
       quiet: values.quiet === true,
     },
   };
+}
+
+/** Every id of the source's catalog, page by page (newest first). */
+async function* catalogIds(store: CatalogStore): AsyncGenerator<string> {
+  for await (const info of store.sessions()) yield info.sessionId;
+}
+
+type CatalogCommand = Exclude<ReturnType<typeof parse>, { command: 'copy' } | { help: true } | { version: true }>;
+
+/** list, show, delete, export, import: one store, opened read-only for the commands that only read. */
+async function runCatalogCommand(parsed: CatalogCommand, io: CliIo): Promise<number> {
+  const readOnly = parsed.command === 'list' || parsed.command === 'show' || parsed.command === 'export';
+  let store: CatalogStore;
+  try {
+    store = (await openSessionStore(parsed.url, {
+      timeoutMs: parsed.timeoutMs,
+      ...(readOnly && { createIfMissing: false }),
+    })) as CatalogStore;
+  } catch (error) {
+    io.stderr.write(`sessions: ${describe(error)}\n`);
+    return EXIT.usage;
+  }
+  try {
+    switch (parsed.command) {
+      case 'list':
+        return await listCommand(store, io, parsed);
+      case 'show':
+        return await showCommand(store, io, parsed.sessionId, parsed);
+      case 'delete':
+        return await deleteCommand(store, io, parsed.ids);
+      case 'export':
+        return await exportCommand(store, io, parsed.ids(io));
+      case 'import':
+        return await importCommand(store, io, parsed.file === '-' ? io.stdin : createReadStream(parsed.file), parsed);
+    }
+  } catch (error) {
+    io.stderr.write(`sessions: ${describe(error)}\n`);
+    return error instanceof SessionConnectionError || (error as { code?: unknown })?.code === 'INVALID_ARGUMENT'
+      ? EXIT.usage
+      : EXIT.failed;
+  } finally {
+    await store.close();
+  }
 }
 
 function positiveInteger(value: string | undefined, name: string, fallback: number): number {
@@ -271,24 +378,6 @@ function withSuggestion(error: Error): string {
   if (!unknown) return error.message;
   const near = suggest(unknown.replace(/^-+/, ''), Object.keys(OPTIONS));
   return `unknown option ${unknown}${near ? ` (did you mean --${near}?)` : ''}`;
-}
-
-/** An error for humans: our errors are masked when built; anything else is masked here. */
-function describe(error: unknown): string {
-  // The library's message names the option; on the command line it is a flag.
-  if (error instanceof SessionCopyConflictError) return error.message.replace('overwrite: true', '--overwrite');
-  if (error instanceof SessionError) return error.message;
-  if (error instanceof Error) return redactSecrets(error.message || error.name);
-  return redactSecrets(String(error));
-}
-
-/** A session id as printed on a terminal: as it is, with control characters escaped. */
-function printable(sessionId: string): string {
-  return sessionId.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point.
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 /**

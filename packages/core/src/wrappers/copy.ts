@@ -113,6 +113,11 @@ export async function copySession(from: Session, to: Session, options: CopySessi
       throw new SessionCopyConflictError(sessionId, after.length, match, total, ' changed during the copy and');
     }
   }
+  // Labels travel with the history (merged into the destination's), when both sides keep them.
+  if (hasMethod(from, 'getMetadata') && hasMethod(to, 'updateMetadata')) {
+    const metadata = await (from as AnySession).getMetadata();
+    if (Object.keys(metadata).length > 0) await (to as AnySession).updateMetadata(metadata);
+  }
   report(total, true);
   return { sessionId, total, copied: total - alreadyPresent, alreadyPresent, overwritten };
 }
