@@ -7,8 +7,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Agent, run, setTracingDisabled } from '@openai/agents';
-import { openSessionStore } from '@sessions/cli';
-import { type AgentInputItem, redactUrl, type Session, type SessionStore } from '@sessions/core';
+import { type AgentInputItem, openSessionStore, redactUrl, type Session, type SessionStore } from '@sessions/core';
 import { OfflineModel, textOf } from './offline-model.ts';
 
 const HELP = `Usage: sessions-chat [--store <url>] [--session <id>] [--say <message>]... [--demo]
@@ -35,7 +34,7 @@ if (offline) setTracingDisabled(true);
 const agent = new Agent({
   name: 'Assistant',
   instructions: 'You are a helpful assistant in a terminal chat. Answer briefly.',
-  model: offline ? new OfflineModel() : undefined, // undefined: the SDK's default OpenAI model
+  ...(offline ? { model: new OfflineModel() } : {}), // no model: the SDK's default OpenAI model
 });
 
 let store: SessionStore | undefined;

@@ -1,8 +1,7 @@
 // Starts the chat API: SESSIONS_URL picks the store (default file:./http-chat.db, SQLite),
 // PORT and HOST the address (default 127.0.0.1:3000; PORT=0 picks a free port).
 import { Agent, setTracingDisabled } from '@openai/agents';
-import { openSessionStore } from '@sessions/cli';
-import { redactUrl } from '@sessions/core';
+import { openSessionStore, redactUrl } from '@sessions/core';
 import { OfflineModel } from './offline-model.ts';
 import { createChatServer } from './server.ts';
 
@@ -16,7 +15,7 @@ if (offline) setTracingDisabled(true);
 const agent = new Agent({
   name: 'Assistant',
   instructions: 'You are a helpful assistant behind an HTTP API. Answer briefly.',
-  model: offline ? new OfflineModel() : undefined, // undefined: the SDK's default OpenAI model
+  ...(offline ? { model: new OfflineModel() } : {}), // no model: the SDK's default OpenAI model
 });
 
 // One store for the whole process: it owns the connection pool that every request shares.

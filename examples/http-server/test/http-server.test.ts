@@ -3,10 +3,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freePort } from '@sessions/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -44,13 +44,27 @@ async function start(sessionsUrl: string): Promise<Running> {
 }
 
 async function call(base: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  const response = await fetch(
+    base + path,
+    body === undefined
+      ? { method }
+      : {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        },
+  );
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}
+
+/** A port nothing listens on: bound once by the OS's choice, then released. */
+async function unusedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 const text = (item: { content: string | { text?: string }[] }) =>
@@ -163,7 +177,7 @@ describe('http-server lifecycle', () => {
       path: '/sessions/lifecycle/messages',
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     });
-    const response = new Promise<{ status?: number; body: string }>((resolve, reject) => {
+    const response = new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
       inFlight.once('error', reject).once('response', async (res) => {
         let text = '';
         for await (const chunk of res) text += chunk;
@@ -192,7 +206,7 @@ describe('http-server lifecycle', () => {
 
   it('answers 503 when the database is unreachable', async () => {
     // Nothing listens on this port; the PostgreSQL driver connects lazily, so the server starts.
-    const server = await start(`postgres://nobody@127.0.0.1:${await freePort()}/nothing`);
+    const server = await start(`postgres://nobody@127.0.0.1:${await unusedPort()}/nothing`);
     const response = await call(server.base, 'POST', '/sessions/down/messages', { message: 'hello' });
     expect(response).toEqual({ status: 503, json: { error: 'session store unavailable' } });
     server.child.kill('SIGTERM');
