@@ -2,12 +2,14 @@ import {
   BaseSession,
   DEFAULT_OPERATION_RETENTION_SECONDS,
   type EncodedHistoryTransaction,
+  type MetadataWrite,
   type SessionError,
   SessionValidationError,
   settleTransaction,
   type TransactionVerdict,
 } from '@sessions/core';
 import { chunk, joinItems, MAX_ITEM_BYTES, offsets } from './engine/batches.js';
+import { metadataScalars } from './engine/catalog.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
 import { type Queries, queriesFor } from './engine/queries.js';
 import { Outcome, unlessOutcome } from './engine/rollback.js';
@@ -121,11 +123,16 @@ export class PostgresSession extends BaseSession {
 
   async #clearItems(): Promise<void> {
     await this.#ready();
-    await transaction(this.#client, (sql) => [
-      this.#bound(sql),
-      this.#query(sql, this.#queries.lock, [this.sessionId]),
-      this.#query(sql, this.#queries.clear, [this.sessionId]),
-    ]);
+    await transaction(this.#client, async (sql) => {
+      const [, inserted, cleared] = await Promise.all([
+        this.#bound(sql),
+        this.#query<{ inserted: boolean }>(sql, this.#queries.lock, [this.sessionId]),
+        this.#query(sql, this.#queries.clear, [this.sessionId, this.#ttl()]),
+      ]);
+      // Nothing to clear (no session, or an expired one): roll back, so that the catalog gains
+      // no entry and an expired session's updatedAt does not move.
+      if (inserted.length > 0 || cleared.length === 0) throw new Outcome(undefined);
+    }).catch(unlessOutcome<undefined>);
   }
 
   protected commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
@@ -139,7 +146,7 @@ export class PostgresSession extends BaseSession {
     const verdict = await transaction(this.#client, async (sql) => {
       const [, ...results] = await Promise.all([
         this.#bound(sql),
-        this.#query(sql, this.#queries.reserve, [this.sessionId, total, this.#ttl()]),
+        this.#query(sql, this.#queries.reserve, [this.sessionId, total, this.#ttl(), total - tx.expectedSuffix.length]),
         this.#query<{ verdict: TransactionVerdict }>(sql, this.#queries.transaction, [
           this.sessionId,
           tx.operationId,
@@ -172,11 +179,53 @@ export class PostgresSession extends BaseSession {
     const chunks = chunk(items);
     await transaction(this.#client, (sql) => [
       this.#bound(sql),
-      this.#query(sql, this.#queries.reserve, [this.sessionId, total, this.#ttl()]),
+      this.#query(sql, this.#queries.reserveAll, [this.sessionId, total, this.#ttl()]),
       ...offsets(0, chunks.length > 0 ? chunks : [[]]).map(([offset, part]) =>
         this.#query(sql, this.#queries.replaceChunk, [this.sessionId, total, offset, joinItems(part)]),
       ),
     ]);
+  }
+
+  protected readMetadata(): Promise<{ text: string; version: number } | undefined> {
+    return this.#orWhenMissing(() => this.#readMetadata(), undefined);
+  }
+
+  async #readMetadata(): Promise<{ text: string; version: number } | undefined> {
+    await this.#ready();
+    const [row] = await this.#query<{ text: string; version: number }>(this.#client, this.#queries.readMetadata, [
+      this.sessionId,
+    ]);
+    return row && { text: row.text, version: Number(row.version) };
+  }
+
+  protected async writeMetadata(update: MetadataWrite): Promise<boolean> {
+    let stored = false;
+    await this.#write(async () => {
+      stored = await this.#writeMetadata(update);
+    });
+    return stored;
+  }
+
+  /** One statement either way (see `engine/catalog.ts`): the row lock is held only while it runs. */
+  async #writeMetadata(update: MetadataWrite): Promise<boolean> {
+    await this.#ready();
+    const scalars = metadataScalars(Object.entries(update.metadata));
+    const rows =
+      update.expectedVersion === 0
+        ? await this.#query(this.#client, this.#queries.writeFirstMetadata, [
+            this.sessionId,
+            this.#ttl(),
+            update.text,
+            scalars,
+          ])
+        : await this.#query(this.#client, this.#queries.writeNextMetadata, [
+            this.sessionId,
+            this.#ttl(),
+            update.text,
+            scalars,
+            update.expectedVersion,
+          ]);
+    return rows.length > 0;
   }
 
   /** Items over {@link MAX_ITEM_BYTES} are refused by the base class before any I/O. */

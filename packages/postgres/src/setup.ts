@@ -28,6 +28,19 @@ export class TablesMissingError extends Error {
   }
 }
 
+/**
+ * Tables of an older release and a store that may not upgrade them (`createIfMissing: false`):
+ * an error, not an empty history, so that a read-only tool never mistakes old data for none.
+ */
+export class OlderSchemaError extends Error {
+  override name = 'OlderSchemaError';
+  constructor(t: Tables, version: number) {
+    super(
+      `the tables ${t.schema}.${t.prefix}* are at schema version ${version}, older than this package's (${SCHEMA_VERSION}): run store.setup() once to upgrade them (this store has createIfMissing: false, so it never changes them)`,
+    );
+  }
+}
+
 function newerSchema(t: Tables, version: number): NewerSchemaError {
   return new NewerSchemaError(
     `The tables ${t.schema}.${t.prefix}* are at schema version ${version}, newer than this package understands (${SCHEMA_VERSION}); upgrade @sessions/postgres`,
@@ -91,7 +104,8 @@ async function checkTables(client: PostgresClient, t: Tables): Promise<void> {
     throw error;
   }
   const version = rows[0]?.version;
-  if (version === undefined || version < SCHEMA_VERSION) throw new TablesMissingError(t);
+  if (version === undefined) throw new TablesMissingError(t);
+  if (version < SCHEMA_VERSION) throw new OlderSchemaError(t, version);
   if (version > SCHEMA_VERSION) throw newerSchema(t, version);
 }
 

@@ -1,19 +1,24 @@
 import {
   BaseSessionStore,
+  type CatalogPosition,
+  type CatalogQuery,
   ClientHandle,
   registerSecret,
   registerUrlSecrets,
   type SessionError,
+  type SessionInfo,
   SessionValidationError,
 } from '@sessions/core';
 import postgres from 'postgres';
+import { type InfoRow, listStatement, toPage, toSessionInfo } from './engine/catalog.js';
 import { schemaScript } from './engine/ddl.js';
 import { deleteExpiredRows } from './engine/delete-expired.js';
 import { type Tables, tablesFor } from './engine/identifiers.js';
-import { queriesFor } from './engine/queries.js';
+import { type Queries, queriesFor } from './engine/queries.js';
 import { boundedClientOptions, transactionBoundsSql } from './engine/timeouts.js';
+import { transaction } from './engine/transaction.js';
 import { retryIfNeverSent } from './engine/unsent.js';
-import { toPostgresSessionError } from './errors.js';
+import { isMissingRelation, toPostgresSessionError } from './errors.js';
 import {
   checkTtl,
   type PostgresClient,
@@ -150,6 +155,59 @@ export class PostgresSessionStore extends BaseSessionStore<PostgresSession> {
           if (performance.now() > stopAt) throw new Error('deleteExpired passed its deadline');
         },
       });
+    });
+  }
+
+  /**
+   * One page: one statement on the listing index (see `engine/catalog.ts`), whatever the number
+   * of sessions; metadata equality is decided in the database, over at most 10,000 sessions.
+   */
+  protected listCatalog(query: CatalogQuery): Promise<{ sessions: SessionInfo[]; next?: CatalogPosition }> {
+    return this.#catalogRead({ sessions: [] }, async () => {
+      const { text, params } = listStatement(this.#tables, query);
+      const rows = await this.client.unsafe(text, params, { prepare: this.prepare });
+      return toPage(rows as unknown as Parameters<typeof toPage>[0], query.limit);
+    });
+  }
+
+  protected readSessionInfo(sessionId: string): Promise<SessionInfo | undefined> {
+    return this.#catalogRead(undefined, async () => {
+      const [row] = await this.client.unsafe<InfoRow[]>(this.#queries.info, [sessionId], { prepare: this.prepare });
+      return row && toSessionInfo(row);
+    });
+  }
+
+  /**
+   * One transaction: delete the session row first (its lock waits for a writer in flight), then
+   * the items and operation ids, which that statement sees all of. Idempotent.
+   */
+  protected removeSession(sessionId: string): Promise<void> {
+    return this.#catalogRead(undefined, () =>
+      transaction(this.client, (tx) => [
+        tx.unsafe(transactionBoundsSql(this.timeoutMs), [], { prepare: this.prepare }),
+        tx.unsafe(this.#queries.removeRow, [sessionId], { prepare: this.prepare }),
+        tx.unsafe(this.#queries.removeRows, [sessionId], { prepare: this.prepare }),
+      ]).then(() => undefined),
+    );
+  }
+
+  get #queries(): Queries {
+    return queriesFor(this.#tables);
+  }
+
+  /**
+   * A catalog call after the lazy setup. Without `createIfMissing`, missing tables hold no
+   * sessions: `empty` (nothing listed, nothing to delete), as reads of items do.
+   */
+  #catalogRead<T>(empty: T, body: () => Promise<T>): Promise<T> {
+    return retryIfNeverSent(async () => {
+      try {
+        await ensureSchema(this.client, this.#tables, this.timeoutMs, this.createIfMissing);
+        return await body();
+      } catch (error) {
+        if (!this.createIfMissing && (error instanceof TablesMissingError || isMissingRelation(error))) return empty;
+        throw error;
+      }
     });
   }
 

@@ -49,7 +49,7 @@ describe('schema and migrations', () => {
         ['items', 'operations', 'schema_version', 'sessions'].map((t) => tablePrefix + t),
       );
       const versions = await raw.unsafe(`SELECT id, version FROM "${tablePrefix}schema_version"`);
-      expect(versions.map((row) => ({ ...row }))).toEqual([{ id: 1, version: 1 }]);
+      expect(versions.map((row) => ({ ...row }))).toEqual([{ id: 1, version: 2 }]);
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }

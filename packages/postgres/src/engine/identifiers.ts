@@ -22,6 +22,8 @@ export interface Tables {
   version: string;
   /** Unqualified index names (an index lives in its table's schema). */
   sessionsExpiresIndex: string;
+  /** The listing order of the catalog (`<prefix>sessions_recent`, ≤ 63 bytes with a 48-byte prefix). */
+  sessionsRecentIndex: string;
   operationsCreatedIndex: string;
   /** Identifies the namespace, e.g. for memoising the setup. */
   key: string;
@@ -41,6 +43,7 @@ export function tablesFor(schema: unknown, tablePrefix: unknown): Tables {
     operations: table('operations'),
     version: table('schema_version'),
     sessionsExpiresIndex: q(`${p}sessions_expires`),
+    sessionsRecentIndex: q(`${p}sessions_recent`),
     operationsCreatedIndex: q(`${p}operations_created`),
     key: `${s}\u0000${p}`,
   };

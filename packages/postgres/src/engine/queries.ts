@@ -1,3 +1,4 @@
+import { catalogStatements } from './catalog.js';
 import type { Tables } from './identifiers.js';
 import { maintenanceStatements } from './statements-maintenance.js';
 import { readStatements } from './statements-read.js';
@@ -15,6 +16,7 @@ export function buildQueries(t: Tables) {
     ...writeStatements(t),
     transaction: transactionStatement(t),
     ...maintenanceStatements(t),
+    ...catalogStatements(t),
   };
 }
 
