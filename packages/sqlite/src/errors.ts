@@ -24,6 +24,12 @@ const UNDICI_CONNECTION_CODES = new Set([
   'UND_ERR_DESTROYED',
 ]);
 
+/**
+ * What `fetch` throws in workerd (Cloudflare Workers) when the connection was refused, reset or
+ * dropped before an answer: a plain `Error` with this message (measured: test/workerd.test.ts).
+ */
+const WORKERD_CONNECTION_LOST = 'Network connection lost.';
+
 /** HTTP statuses of a libSQL server (sqld, Turso) that refused the token. */
 const AUTH_HTTP_STATUSES = new Set([401, 403]);
 
@@ -58,12 +64,14 @@ export function toSqliteSessionError(operation: string, error: unknown): Session
  * True when the HTTP transport could not reach the server. Node's `fetch` rejects with
  * `TypeError: fetch failed` and puts the reason in `cause`: a socket error (`ECONNREFUSED`, …,
  * which core's `isConnectionError` knows), an undici code, or a bare `Error` (e.g. "bad port").
- * Other TypeErrors (a URL with credentials, which fetch refuses) are not connection failures.
+ * workerd's `fetch` rejects with `Error: Network connection lost.` instead. Other TypeErrors (a
+ * URL with credentials, which fetch refuses) are not connection failures.
  */
 export function isFetchFailure(error: unknown): boolean {
   for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
     if (name === 'TypeError' && message === 'fetch failed') return true;
+    if (message === WORKERD_CONNECTION_LOST) return true;
     if (typeof code === 'string' && UNDICI_CONNECTION_CODES.has(code)) return true;
   }
   return false;

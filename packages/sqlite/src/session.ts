@@ -2,6 +2,7 @@ import type { Client, InStatement, ResultSet } from '@libsql/client';
 import {
   BaseSession,
   type EncodedHistoryTransaction,
+  type MetadataWrite,
   type SessionError,
   SessionValidationError,
   settleTransaction,
@@ -9,7 +10,7 @@ import {
 import { deadlineIn, retryBusy } from './engine/busy-retry.js';
 import { isAbandoned, watchRemote } from './engine/remote.js';
 import { type SchemaNames, schemaNames } from './engine/schema.js';
-import { poppedItem, SessionStatements, transactionVerdict } from './engine/statements.js';
+import { metadataWritten, poppedItem, SessionStatements, transactionVerdict } from './engine/statements.js';
 import { toSqliteSessionError } from './errors.js';
 import { SESSION_OPTION_KEYS, type SqliteSessionOptions } from './options.js';
 import { ensureSchema, SchemaMissing } from './setup.js';
@@ -22,7 +23,8 @@ export const SQLITE_MAX_ITEM_BYTES = 1_000_000_000;
 
 /**
  * A conversation history in SQLite / libSQL: one row per item keyed by (session, sequence),
- * one row per session holding the next sequence number and the expiry. Every primitive is a
+ * one row per session holding the next sequence number, the expiry and the catalog entry (dates,
+ * item count, metadata; engine/catalog.ts lists them). Every primitive is a
  * single statement or a single `BEGIN IMMEDIATE` batch (engine/statements.ts): one round trip,
  * atomic, serialised against writers in other processes by SQLite's write lock. Waiting for that
  * lock happens in JavaScript (engine/busy-retry.ts) and ends at the session's `timeoutMs`.
@@ -120,7 +122,26 @@ export class SqliteSession extends BaseSession {
   }
 
   protected async clearItems(): Promise<void> {
-    await this.#write(this.#sql.clear());
+    const now = Date.now();
+    // A write batch rather than a bare statement: on a connection where libsql left a busy
+    // statement in progress (libsql-client-ts#352) an autocommit statement "succeeds" with its
+    // commit deferred and is then rolled back, whereas the batch's COMMIT fails (busy) and is retried.
+    await this.#write(this.#sql.clear(now, this.#expiresAt(now)));
+  }
+
+  protected async readMetadata(): Promise<{ text: string; version: number } | undefined> {
+    const row = (await this.#execute(this.#sql.readMetadata(Date.now())))?.rows[0];
+    if (row === undefined) return undefined;
+    return { text: (row[0] as string | null) ?? '', version: Number(row[1]) };
+  }
+
+  /** One write batch: the compare-and-set, the new `updated_at` and the slid TTL together. */
+  protected async writeMetadata(update: MetadataWrite): Promise<boolean> {
+    const now = Date.now();
+    const results = await this.#write(
+      this.#sql.writeMetadata(update.expectedVersion, update.text, now, this.#expiresAt(now)),
+    );
+    return metadataWritten(results);
   }
 
   /** One write batch decides and applies; the row it reads back gives core's verdict. */

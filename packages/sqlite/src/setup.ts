@@ -1,7 +1,7 @@
 import type { Client } from '@libsql/client';
 import { OncePerClient } from '@sessions/core';
-import { deadlineIn, retryBusy } from './engine/busy-retry.js';
-import { SCHEMA_VERSION, type SchemaNames, schemaStatements } from './engine/schema.js';
+import { type Deadline, deadlineIn, retryBusy } from './engine/busy-retry.js';
+import { migrationStatements, SCHEMA_VERSION, type SchemaNames, schemaStatements } from './engine/schema.js';
 
 /** Clients whose database the library should switch to WAL (file clients a store opened itself). */
 const walClients = new WeakSet<Client>();
@@ -51,9 +51,26 @@ async function createSchema(client: Client, names: SchemaNames, timeoutMs: numbe
     await retryBusy(client, () => client.executeMultiple('PRAGMA journal_mode = WAL'), deadline);
   }
   const results = await retryBusy(client, () => client.batch(schemaStatements(names, Date.now()), 'write'), deadline);
-  checkVersion(names, results.at(-1)?.rows[0]?.version);
-  // Version 1 is the first layout: there is nothing to migrate from yet. A later release adds
-  // its steps here, keyed on `version`, inside one write batch.
+  const version = checkVersion(names, results.at(-1)?.rows[0]?.version);
+  if (version < SCHEMA_VERSION) await migrate(client, names, deadline);
+}
+
+/**
+ * Upgrades tables written by the previous release (version 1) to the catalog layout, in one write
+ * batch. Several processes may try at once: SQLite serialises the batches, the first one applies,
+ * the others fail on the columns it added and roll back; each then reads the version again.
+ */
+async function migrate(client: Client, names: SchemaNames, deadline: Deadline): Promise<void> {
+  try {
+    await retryBusy(client, () => client.batch(migrationStatements(names, Date.now()), 'write'), deadline);
+  } catch (error) {
+    const now = await retryBusy(
+      client,
+      () => client.execute(`SELECT version FROM ${names.schema} WHERE id = 1`),
+      deadline,
+    );
+    if (Number(now.rows[0]?.version) < SCHEMA_VERSION) throw error;
+  }
 }
 
 /** `createIfMissing: false`: reads what is there, creates nothing. */
@@ -77,10 +94,17 @@ async function findSchema(client: Client, names: SchemaNames, timeoutMs: number)
     () => client.execute(`SELECT version FROM ${names.schema} WHERE id = 1`),
     deadline,
   );
-  checkVersion(names, version.rows[0]?.version);
+  if (checkVersion(names, version.rows[0]?.version) < SCHEMA_VERSION) {
+    // Upgrading is a change of layout, which createIfMissing: false promises not to make.
+    throw new Error(
+      `the ${names.prefix}* tables have schema version ${Number(version.rows[0]?.version)}, from an earlier ` +
+        `@sessions/sqlite; run setup() once from a store with createIfMissing: true to upgrade them to version ${SCHEMA_VERSION}`,
+    );
+  }
 }
 
-function checkVersion(names: SchemaNames, stored: unknown): void {
+/** The stored version, refused when a newer release wrote it. */
+function checkVersion(names: SchemaNames, stored: unknown): number {
   const version = Number(stored);
   if (version > SCHEMA_VERSION) {
     throw new Error(
@@ -88,4 +112,5 @@ function checkVersion(names: SchemaNames, stored: unknown): void {
         `this release understands up to version ${SCHEMA_VERSION}. Upgrade the package.`,
     );
   }
+  return version;
 }

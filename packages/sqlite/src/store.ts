@@ -1,16 +1,21 @@
-import { existsSync } from 'node:fs';
+// Bundled for an edge runtime or a browser (`workerd`, `edge-light`, `browser`, `netlify` export
+// conditions), this is @libsql/client's Web entry: HTTP and WebSocket only, no native module.
 import { type Client, createClient } from '@libsql/client';
 import {
   BaseSessionStore,
+  type CatalogPosition,
+  type CatalogQuery,
   ClientHandle,
   redactUrl,
   registerSecret,
   registerUrlSecrets,
   type SessionError,
+  type SessionInfo,
   SessionValidationError,
 } from '@sessions/core';
 import { deadlineIn, markOwned, retryBusy } from './engine/busy-retry.js';
-import { absoluteFileUrl, filePathOf } from './engine/file-url.js';
+import { listStatements, pageOf, removeStatements, sessionInfoOf, sessionInfoStatement } from './engine/catalog.js';
+import { absoluteFileUrl, fileExists, filePathOf } from './engine/file-url.js';
 import { fetchWithTimeout, watchRemote } from './engine/remote.js';
 import { type SchemaNames, schemaNames } from './engine/schema.js';
 import { deleteExpiredStatement } from './engine/statements.js';
@@ -76,7 +81,7 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
       ClientHandle.owned(
         () => {
           // Thrown before opening, so nothing is kept: the next call looks again.
-          if (mustExist !== undefined && !existsSync(mustExist)) {
+          if (mustExist !== undefined && !fileExists(mustExist)) {
             throw new SchemaMissing(this.#names, 'the database file does not exist');
           }
           const opened = createClient({
@@ -134,29 +139,62 @@ export class SqliteSessionStore extends BaseSessionStore<SqliteSession> {
    */
   async deleteExpired(): Promise<number> {
     this.assertOpen();
-    return this.run('deleteExpired', async () => {
-      const deadline = deadlineIn(this.timeoutMs);
-      let client: Client;
-      try {
-        client = this.#client();
-        await watchRemote(
-          client,
-          this.timeoutMs,
-          ensureSchema(client, this.#names, this.createIfMissing, this.timeoutMs),
-        );
-      } catch (error) {
-        // createIfMissing: false and nothing there: nothing has expired either.
-        if (error instanceof SchemaMissing) return 0;
-        throw error;
-      }
-      // A write batch rather than a bare statement, for the reason given in SessionStatements.clear.
-      const [result] = await watchRemote(
-        client,
-        this.timeoutMs,
-        retryBusy(client, () => client.batch([deleteExpiredStatement(this.#names, Date.now())], 'write'), deadline),
-      );
-      return result!.rowsAffected;
-    });
+    return this.run('deleteExpired', () =>
+      // A write batch rather than a bare statement, for the reason given in SqliteSession.clearItems.
+      // createIfMissing: false and nothing there: nothing has expired either.
+      this.#withTables(async (client) => {
+        const [result] = await client.batch([deleteExpiredStatement(this.#names, Date.now())], 'write');
+        return result!.rowsAffected;
+      }, 0),
+    );
+  }
+
+  /** One page of the catalog: one read batch (see engine/catalog.ts for its cost). */
+  protected async listCatalog(query: CatalogQuery): Promise<{ sessions: SessionInfo[]; next?: CatalogPosition }> {
+    return this.#withTables(
+      async (client) => pageOf(await client.batch(listStatements(this.#names, query, Date.now()), 'read'), query.limit),
+      { sessions: [] },
+    );
+  }
+
+  protected async readSessionInfo(sessionId: string): Promise<SessionInfo | undefined> {
+    return this.#withTables(async (client) => {
+      const row = (await client.execute(sessionInfoStatement(this.#names, sessionId, Date.now()))).rows[0];
+      return row && sessionInfoOf(row);
+    }, undefined);
+  }
+
+  protected async removeSession(sessionId: string): Promise<void> {
+    await this.#withTables((client) => client.batch(removeStatements(this.#names, sessionId), 'write'), undefined);
+  }
+
+  /**
+   * Runs `work` once the tables are there (created on first use, or checked with
+   * `createIfMissing: false`: then `whenMissing` is the answer), retrying lock conflicts until
+   * the deadline; remote calls end at `timeoutMs` too.
+   */
+  async #withTables<T>(work: (client: Client) => Promise<T>, whenMissing: T): Promise<T> {
+    const deadline = deadlineIn(this.timeoutMs);
+    let client: Client;
+    try {
+      client = this.#client();
+    } catch (error) {
+      if (error instanceof SchemaMissing) return whenMissing;
+      throw error;
+    }
+    return watchRemote(
+      client,
+      this.timeoutMs,
+      (async () => {
+        try {
+          await ensureSchema(client, this.#names, this.createIfMissing, this.timeoutMs);
+        } catch (error) {
+          if (error instanceof SchemaMissing) return whenMissing;
+          throw error;
+        }
+        return retryBusy(client, () => work(client), deadline);
+      })(),
+    );
   }
 
   protected override toSessionError(operation: string, error: unknown): SessionError {

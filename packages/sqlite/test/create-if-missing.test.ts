@@ -26,8 +26,17 @@ const writes: [string, (store: SqliteSessionStore) => Promise<unknown>][] = [
         .applyHistoryTransaction({ operationId: 'op', transaction: { type: 'append_items', items: [message('x')] } }),
   ],
   ['replaceHistoryWithCompaction', (store) => store.session('s').replaceHistoryWithCompaction([message('x')])],
+  ['updateMetadata', (store) => store.session('s').updateMetadata({ owner: 'ada' })],
   ['setup', (store) => store.setup()],
 ];
+
+/** The catalog's reads (and deleteSession, which finds nothing to delete) answer "nothing here". */
+async function expectEmptyCatalog(store: SqliteSessionStore): Promise<void> {
+  expect(await store.listSessions()).toEqual({ sessions: [] });
+  expect(await store.getSessionInfo('s')).toBeUndefined();
+  expect(await store.session('s').getMetadata()).toEqual({});
+  await store.deleteSession('s');
+}
 
 async function expectRefused(operation: string, call: Promise<unknown>): Promise<void> {
   const error = await call.then(
@@ -61,6 +70,7 @@ describe('createIfMissing: false', () => {
     expect(await session.getItems(3)).toEqual([]);
     expect(await session.popItem()).toBeUndefined();
     expect(await store.deleteExpired()).toBe(0);
+    await expectEmptyCatalog(store);
     for (const [operation, call] of writes) await expectRefused(operation, call(store));
     await expect(session.addItems([message('x')])).rejects.toThrow(/the database file does not exist/);
     expect(existsSync(path)).toBe(false);
@@ -76,6 +86,7 @@ describe('createIfMissing: false', () => {
     await using store = new SqliteSessionStore({ url, tablePrefix: prefix, createIfMissing: false, timeoutMs: 2000 });
     expect(await store.session('s').getItems()).toEqual([]);
     expect(await store.session('s').popItem()).toBeUndefined();
+    await expectEmptyCatalog(store);
     for (const [operation, call] of writes) await expectRefused(operation, call(store));
     expect(await objectsOf(raw, prefix)).toEqual([]);
     const mode = await raw.execute('PRAGMA journal_mode');

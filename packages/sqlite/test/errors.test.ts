@@ -87,14 +87,14 @@ describe('operation names: always the public method the caller called', () => {
       await first.setup();
     }
     const raw = rawClient(url);
-    await raw.execute(`UPDATE "${prefix}schema" SET version = 2`);
+    await raw.execute(`UPDATE "${prefix}schema" SET version = 3`);
     raw.close();
     for (const [name, call] of someCalls) {
       await using store = new SqliteSessionStore({ url, tablePrefix: prefix });
       const error = await failure(call(store));
       expect(error).toBeInstanceOf(SessionStorageError);
       expect((error as SessionStorageError).operation).toBe(name);
-      expect(error.message).toMatch(/schema version 2, written by a newer @sessions\/sqlite/);
+      expect(error.message).toMatch(/schema version 3, written by a newer @sessions\/sqlite/);
     }
   });
 
@@ -113,8 +113,8 @@ describe('operation names: always the public method the caller called', () => {
         client.closed = true;
       },
       batch: async () => {
-        // The first batch is the schema (version 1 read back); every write after it is busy.
-        if (batches++ === 0) return [{ rows: [{ version: 1 }] }];
+        // The first batch is the schema (the current version read back); every write after it is busy.
+        if (batches++ === 0) return [{ rows: [{ version: 2 }] }];
         throw coded('SQLITE_BUSY: database is locked', 'SQLITE_BUSY');
       },
     };
@@ -154,6 +154,8 @@ describe('toSqliteSessionError', () => {
       // libSQL wrapping the fetch failure in an error of its own.
       coded('SERVER_ERROR: fetch failed', 'SERVER_ERROR', fetchFailed(coded('x', 'UND_ERR_HEADERS_TIMEOUT'))),
       coded('socket closed', 'UND_ERR_CLOSED'),
+      // workerd's fetch (Cloudflare Workers): refused, reset or dropped (see test/workerd.test.ts).
+      new Error('Network connection lost.'),
       coded('HRANA_WEBSOCKET_ERROR: connect ECONNREFUSED', 'HRANA_WEBSOCKET_ERROR'),
     ];
     for (const shape of shapes) {

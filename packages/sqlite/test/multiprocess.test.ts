@@ -127,9 +127,10 @@ describe('several processes on one file', () => {
         `table ${prefix}sessions`,
         `trigger ${prefix}sessions_cascade`,
         `index ${prefix}sessions_expires_at`,
+        `index ${prefix}sessions_listing`,
       ]);
       const version = await check.execute(`SELECT id, version FROM "${prefix}schema"`);
-      expect(version.rows.map((row) => [Number(row.id), Number(row.version)])).toEqual([[1, 1]]);
+      expect(version.rows.map((row) => [Number(row.id), Number(row.version)])).toEqual([[1, 2]]);
       const mode = await check.execute('PRAGMA journal_mode');
       expect(String(mode.rows[0]![0]).toLowerCase()).toBe('wal');
     } finally {

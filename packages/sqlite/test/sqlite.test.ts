@@ -196,7 +196,7 @@ describe('options', () => {
 });
 
 describe('schema', () => {
-  it('creates the documented tables with schema version 1, idempotently', async () => {
+  it('creates the documented tables with schema version 2, idempotently', async () => {
     const { url } = freshFile();
     const prefix = uniquePrefix('schema');
     await using store = new SqliteSessionStore({ url, tablePrefix: prefix });
@@ -212,6 +212,7 @@ describe('schema', () => {
     expect(objects.rows.map((row) => `${row.type} ${row.name}`).sort()).toEqual([
       `index sqlite_autoindex_${prefix}items_1`,
       `index ${prefix}sessions_expires_at`,
+      `index ${prefix}sessions_listing`,
       `table ${prefix}items`,
       `table ${prefix}operations`,
       `table ${prefix}schema`,
@@ -219,7 +220,7 @@ describe('schema', () => {
       `trigger ${prefix}sessions_cascade`,
     ]);
     const version = await raw.execute(`SELECT version FROM "${prefix}schema"`);
-    expect(version.rows.map((row) => Number(row.version))).toEqual([1]);
+    expect(version.rows.map((row) => Number(row.version))).toEqual([2]);
     expect(String((await raw.execute('PRAGMA journal_mode')).rows[0]![0]).toLowerCase()).toBe('wal');
   });
 

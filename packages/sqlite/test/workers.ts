@@ -1,25 +1,12 @@
 // Child processes driving the BUILT package (test/children/worker.mjs), as separate programs
 // would: shared by the multiprocess and fault tests.
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const workerPath = fileURLToPath(new URL('./children/worker.mjs', import.meta.url));
 
-/** The children run the built package; rebuild it if it is missing or older than src/. */
-export function ensureBuilt(): void {
-  const built = join(packageDir, 'dist', 'index.js');
-  const newestSource = Math.max(
-    ...readdirSync(join(packageDir, 'src'), { recursive: true, encoding: 'utf8' }).map(
-      (name) => statSync(join(packageDir, 'src', name)).mtimeMs,
-    ),
-  );
-  if (existsSync(built) && statSync(built).mtimeMs >= newestSource) return;
-  execFileSync('pnpm', ['run', 'build'], { cwd: packageDir, stdio: 'ignore' });
-}
+export { ensureBuilt } from './build.js';
 
 export interface Task {
   kind: 'append' | 'pop' | 'first-use' | 'write-history' | 'hold-lock';

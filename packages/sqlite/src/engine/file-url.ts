@@ -1,5 +1,4 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { nodeBuiltin } from './node-builtins.js';
 
 /**
  * `file:relative.db` → `file:///cwd/relative.db`, fixed when the store is built, so that the
@@ -15,7 +14,7 @@ export function absoluteFileUrl(url: string): string {
   } catch {
     return url;
   }
-  return pathToFileURL(resolve(path)).href;
+  return nodeBuiltin('url').pathToFileURL(nodeBuiltin('path').resolve(path)).href;
 }
 
 /**
@@ -34,5 +33,10 @@ export function filePathOf(url: string): string {
   } catch {
     // Left as written: libsql would not decode it either.
   }
-  return resolve(rest);
+  return nodeBuiltin('path').resolve(rest);
+}
+
+/** True when the file at `path` exists (without opening, and so creating, it). */
+export function fileExists(path: string): boolean {
+  return nodeBuiltin('fs').existsSync(path);
 }

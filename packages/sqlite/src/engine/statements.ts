@@ -64,30 +64,73 @@ export class SessionStatements {
         sql: `DELETE FROM ${items} WHERE session_id = ? AND seq = (SELECT max(seq) FROM ${items} WHERE session_id = ?) RETURNING item`,
         args: [this.#id, this.#id],
       },
-      // A pop is a write: it slides the expiry, but only when it removed something.
+      // A pop is a write: it slides the expiry and counts one item less, only when it removed one.
       {
-        sql: `UPDATE ${sessions} SET updated_at = ?, expires_at = ? WHERE session_id = ? AND changes() > 0`,
+        sql: `UPDATE ${sessions} SET updated_at = max(updated_at, ?), expires_at = ?, item_count = item_count - 1
+          WHERE session_id = ? AND changes() > 0`,
         args: [now, expiresAt, this.#id],
       },
     ];
   }
 
   /**
-   * The trigger removes the items and operation ids in the same statement. Run as a write batch,
-   * not a bare statement: on a connection where libsql left a busy statement in progress
-   * (libsql-client-ts#352) an autocommit statement "succeeds" with its commit deferred and is
-   * then rolled back, whereas the batch's COMMIT fails (busy) and is retried.
+   * Items and operation ids go; the session row stays (listed with 0 items and its metadata) and
+   * records the write. A session with no row (never written, or expired) gets none.
    */
-  clear(): InStatement[] {
-    return [{ sql: `DELETE FROM ${this.#n.sessions} WHERE session_id = ?`, args: [this.#id] }];
+  clear(now: number, expiresAt: number | null): InStatement[] {
+    const { sessions, items, operations } = this.#n;
+    return [
+      ...this.#purgeExpired(now),
+      { sql: `DELETE FROM ${items} WHERE session_id = ?`, args: [this.#id] },
+      { sql: `DELETE FROM ${operations} WHERE session_id = ?`, args: [this.#id] },
+      {
+        sql: `UPDATE ${sessions} SET item_count = 0, updated_at = max(updated_at, ?), expires_at = ? WHERE session_id = ?`,
+        args: [now, expiresAt, this.#id],
+      },
+    ];
   }
 
   replace(items: string[], now: number, expiresAt: number | null): InStatement[] {
     return [
       ...this.#purgeExpired(now),
       { sql: `DELETE FROM ${this.#n.items} WHERE session_id = ?`, args: [this.#id] },
-      this.#reserve(items.length, now, expiresAt),
+      this.#reserve(items.length, now, expiresAt, { replacesAll: true }),
       ...this.#insert(items),
+    ];
+  }
+
+  /** The metadata text (NULL: none yet) and its version; no row for a missing or expired session. */
+  readMetadata(now: number): InStatement {
+    return {
+      sql: `SELECT metadata, metadata_version FROM ${this.#n.sessions}
+        WHERE session_id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+      args: [this.#id, now],
+    };
+  }
+
+  /**
+   * Compare-and-set of the metadata: the last statement changes one row only if the stored
+   * version is still `expectedVersion` (0 also matches "no row yet", which creates the session).
+   * A row that went away meanwhile (deleted, expired) is not brought back with stale metadata: the
+   * new row is proposed only when the writer expected none. See {@link metadataWritten}.
+   */
+  writeMetadata(expectedVersion: number, text: string, now: number, expiresAt: number | null): InStatement[] {
+    const { sessions } = this.#n;
+    return [
+      ...this.#purgeExpired(now),
+      {
+        sql: `INSERT INTO ${sessions}
+            (session_id, next_seq, created_at, updated_at, expires_at, item_count, metadata, metadata_version)
+          SELECT ?, 0, ?, ?, ?, 0, ?, 1
+          WHERE ? = 0 OR EXISTS (SELECT 1 FROM ${sessions} WHERE session_id = ?)
+          ON CONFLICT (session_id) DO UPDATE SET
+            metadata = excluded.metadata,
+            metadata_version = metadata_version + 1,
+            updated_at = max(updated_at, excluded.updated_at),
+            expires_at = excluded.expires_at
+          WHERE metadata_version = ?`,
+        args: [this.#id, now, now, expiresAt, text, expectedVersion, this.#id, expectedVersion],
+      },
     ];
   }
 
@@ -139,7 +182,7 @@ export class SessionStatements {
       });
     }
     statements.push(
-      this.#reserve(tx.replacement.length, now, expiresAt, guard),
+      this.#reserve(tx.replacement.length, now, expiresAt, { guard, removed: k }),
       ...this.#insert(tx.replacement, guard),
       {
         sql: `SELECT fingerprint, nonce FROM ${operations} WHERE session_id = ? AND operation_id = ?`,
@@ -166,26 +209,29 @@ export class SessionStatements {
   }
 
   /**
-   * Reserves `count` sequence numbers on the session row (creating it if needed) and slides its
-   * expiry. The items inserted next compute their numbers from the reserved range in SQL.
+   * Reserves `count` sequence numbers on the session row (creating it if needed), slides its
+   * expiry and records the write. The items inserted next compute their numbers from the reserved
+   * range in SQL. The item count moves here, in the same transaction as the rows: `count` added,
+   * `removed` (the rows this batch deleted just before) taken off, or set to `count` when the
+   * batch `replacesAll`. `updated_at` never moves back (another process's clock may lag).
    */
-  #reserve(count: number, now: number, expiresAt: number | null, guard?: Guard): InStatement {
+  #reserve(
+    count: number,
+    now: number,
+    expiresAt: number | null,
+    { guard, removed = 0, replacesAll = false }: { guard?: Guard; removed?: number; replacesAll?: boolean } = {},
+  ): InStatement {
     const { sessions } = this.#n;
-    const values = [this.#id, count, now, now, expiresAt];
+    const values = [this.#id, count, now, now, expiresAt, count];
     const upsert = `ON CONFLICT (session_id) DO UPDATE SET
         next_seq = next_seq + excluded.next_seq,
-        updated_at = excluded.updated_at,
-        expires_at = excluded.expires_at`;
-    if (!guard) {
-      return {
-        sql: `INSERT INTO ${sessions} (session_id, next_seq, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?) ${upsert}`,
-        args: values,
-      };
-    }
+        updated_at = max(updated_at, excluded.updated_at),
+        expires_at = excluded.expires_at,
+        item_count = ${replacesAll ? 'excluded.item_count' : `item_count + excluded.item_count - ${Math.trunc(removed)}`}`;
     return {
-      sql: `INSERT INTO ${sessions} (session_id, next_seq, created_at, updated_at, expires_at)
-        SELECT ?, ?, ?, ?, ? WHERE ${guard.sql} ${upsert}`,
-      args: [...values, ...guard.args],
+      sql: `INSERT INTO ${sessions} (session_id, next_seq, created_at, updated_at, expires_at, item_count)
+        SELECT ?, ?, ?, ?, ?, ? WHERE ${guard ? guard.sql : 'true'} ${upsert}`,
+      args: [...values, ...(guard?.args ?? [])],
     };
   }
 
@@ -217,6 +263,11 @@ export class SessionStatements {
 /** Every expired session of the namespace (the trigger takes items and operation ids along). */
 export function deleteExpiredStatement(names: SchemaNames, now: number): InStatement {
   return { sql: `DELETE FROM ${names.sessions} WHERE expires_at <= ?`, args: [now] };
+}
+
+/** Whether a {@link SessionStatements.writeMetadata} batch stored the metadata (its compare-and-set held). */
+export function metadataWritten(results: ResultSet[]): boolean {
+  return (results.at(-1)?.rowsAffected ?? 0) > 0;
 }
 
 /** The item a {@link SessionStatements.pop} batch removed, if any. */
