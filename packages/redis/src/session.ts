@@ -2,6 +2,7 @@ import {
   BaseSession,
   DEFAULT_OPERATION_RETENTION_SECONDS,
   type EncodedHistoryTransaction,
+  type MetadataWrite,
   SessionCorruptDataError,
   type SessionError,
   settleTransaction,
@@ -9,9 +10,20 @@ import {
   type TransactionVerdict,
   validateName,
 } from '@sessions/core';
+import { type IndexMode, runSessionWrite, text } from './engine/catalog.js';
 import { CONNECTION, RedisConnection } from './engine/connection.js';
-import { DEFAULT_KEY_PREFIX, type SessionKeys, sessionKeys } from './engine/keys.js';
-import { APPEND, type LuaScript, POP, REPLACE_ALL, runScript, TRANSACTION } from './engine/scripts.js';
+import { type CatalogKeys, catalogKeys, DEFAULT_KEY_PREFIX, type SessionKeys, sessionKeys } from './engine/keys.js';
+import {
+  APPEND,
+  CLEAR,
+  type LuaScript,
+  POP,
+  READ_METADATA,
+  REPLACE_ALL,
+  runScript,
+  TRANSACTION,
+  WRITE_METADATA,
+} from './engine/scripts.js';
 import { toRedisSessionError } from './errors.js';
 import { type RedisSessionClient, type RedisSessionOptions, SESSION_OPTION_KEYS } from './options.js';
 
@@ -28,19 +40,23 @@ interface StoreSessionOptions extends RedisSessionOptions {
 
 /**
  * A session stored in Redis or Redis Cluster. Items are a LIST of canonical JSON text under
- * `<prefix>:{<encoded id>}:items`; every write is one Lua script (atomic, one round trip),
- * reads are one `LRANGE` of the newest items.
+ * `<prefix>:{<encoded id>}:items`; every write is one Lua script (atomic, one round trip) that
+ * also stamps the catalog entry (`…:meta`) and, on a standalone server, moves the session in the
+ * catalog index (on a Cluster the index script goes out in the same round trip: engine/catalog.ts).
+ * Reads are one `LRANGE` of the newest items.
  */
 export class RedisSession extends BaseSession {
   readonly keyPrefix: string;
   readonly #connection: RedisConnection;
   readonly #keys: SessionKeys;
+  readonly #catalog: CatalogKeys;
 
   constructor(options: RedisSessionOptions) {
     super(options, SESSION_OPTION_KEYS);
     this.#connection = (options as StoreSessionOptions)[CONNECTION] ?? RedisConnection.borrowed(options.client);
     this.keyPrefix = validateName(options.keyPrefix ?? DEFAULT_KEY_PREFIX, 'keyPrefix');
     this.#keys = sessionKeys(this.keyPrefix, this.sessionId);
+    this.#catalog = catalogKeys(this.keyPrefix);
   }
 
   /** Core refuses, before any I/O, an item Redis could not take as one argument. */
@@ -52,16 +68,10 @@ export class RedisSession extends BaseSession {
     return this.#connection.use();
   }
 
-  get #allKeys(): string[] {
-    return [this.#keys.items, this.#keys.operations, this.#keys.operationTimes];
-  }
-
-  get #ttlArgument(): string {
-    return String(this.ttlMs ?? 0);
-  }
-
-  #run(lua: LuaScript, args: string[]): Promise<unknown> {
-    return runScript(this.#client, lua, this.#allKeys, [this.#ttlArgument, ...args]);
+  /** A write script and the catalog index with it; answers the script's `[updatedAt, result]`. */
+  #write(lua: LuaScript, mode: IndexMode, args: string[]): Promise<unknown[]> {
+    const ttl = String(this.ttlMs ?? 0);
+    return runSessionWrite(this.#client, lua, this.#keys, this.#catalog, this.sessionId, mode, ttl, args);
   }
 
   protected async readItems(limit: number | undefined): Promise<string[]> {
@@ -71,29 +81,40 @@ export class RedisSession extends BaseSession {
   }
 
   protected async appendItems(items: string[]): Promise<void> {
-    await this.#run(APPEND, items);
+    await this.#write(APPEND, 'add', items);
   }
 
   protected async popLastItem(): Promise<string | undefined> {
-    const reply = await this.#run(POP, []);
-    return reply === null || reply === undefined ? undefined : text(reply);
+    const [, item] = await this.#write(POP, 'xx', []);
+    return item === null || item === undefined ? undefined : text(item);
   }
 
   protected async clearItems(): Promise<void> {
-    await this.#client.del(this.#allKeys);
+    await this.#write(CLEAR, 'xx', []);
+  }
+
+  protected async readMetadata(): Promise<{ text: string; version: number } | undefined> {
+    const reply = await runScript(this.#client, READ_METADATA, [this.#keys.meta], []);
+    const [metadata, version] = Array.isArray(reply) ? reply : [];
+    if (version === null || version === undefined) return undefined;
+    return { text: metadata === null || metadata === undefined ? '' : text(metadata), version: Number(text(version)) };
+  }
+
+  protected async writeMetadata(update: MetadataWrite): Promise<boolean> {
+    const [, stored] = await this.#write(WRITE_METADATA, 'xx', [String(update.expectedVersion), update.text]);
+    return Number(stored) === 1;
   }
 
   protected async commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
-    const verdict = text(
-      await this.#run(TRANSACTION, [
-        String(DEFAULT_OPERATION_RETENTION_SECONDS * 1000),
-        tx.operationId,
-        tx.fingerprint,
-        String(tx.expectedSuffix.length),
-        ...tx.expectedSuffix,
-        ...tx.replacement,
-      ]),
-    );
+    const [, reply] = await this.#write(TRANSACTION, 'xx', [
+      String(DEFAULT_OPERATION_RETENTION_SECONDS * 1000),
+      tx.operationId,
+      tx.fingerprint,
+      String(tx.expectedSuffix.length),
+      ...tx.expectedSuffix,
+      ...tx.replacement,
+    ]);
+    const verdict = text(reply);
     if (!(TRANSACTION_VERDICTS as readonly string[]).includes(verdict)) {
       throw new SessionCorruptDataError(`Unexpected reply from the transaction script: ${JSON.stringify(verdict)}`);
     }
@@ -101,7 +122,7 @@ export class RedisSession extends BaseSession {
   }
 
   protected async replaceAllItems(items: string[]): Promise<void> {
-    await this.#run(REPLACE_ALL, items);
+    await this.#write(REPLACE_ALL, 'add', items);
   }
 
   protected override toSessionError(operation: string, error: unknown): SessionError {
@@ -117,12 +138,4 @@ export class RedisSession extends BaseSession {
       throw error;
     }
   }
-}
-
-/** A reply as text, whatever type mapping the caller's client uses for blob strings. */
-function text(reply: unknown): string {
-  if (typeof reply === 'string') return reply;
-  if (reply instanceof Uint8Array)
-    return Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength).toString('utf8');
-  throw new SessionCorruptDataError(`Expected a string reply from Redis, got ${typeof reply}`);
 }

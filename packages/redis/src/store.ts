@@ -1,13 +1,18 @@
 import {
   BaseSessionStore,
+  type CatalogPosition,
+  type CatalogQuery,
   registerSecret,
   registerUrlSecrets,
   type SessionError,
+  type SessionInfo,
   SessionValidationError,
   validateName,
 } from '@sessions/core';
+import { listCatalog, readSessionInfo, runSessionWrite } from './engine/catalog.js';
 import { CONNECTION, RedisConnection } from './engine/connection.js';
-import { DEFAULT_KEY_PREFIX } from './engine/keys.js';
+import { type CatalogKeys, catalogKeys, DEFAULT_KEY_PREFIX, sessionKeys } from './engine/keys.js';
+import { DELETE } from './engine/scripts.js';
 import { toRedisSessionError } from './errors.js';
 import {
   type RedisSessionClient,
@@ -26,10 +31,12 @@ import { setupRedis } from './setup.js';
 export class RedisSessionStore extends BaseSessionStore<RedisSession> {
   readonly keyPrefix: string;
   readonly #connection: RedisConnection;
+  readonly #catalog: CatalogKeys;
 
   constructor(options: RedisSessionStoreOptions) {
     super(options, STORE_OPTION_KEYS);
     this.keyPrefix = validateName(options.keyPrefix ?? DEFAULT_KEY_PREFIX, 'keyPrefix');
+    this.#catalog = catalogKeys(this.keyPrefix);
     if (options.client !== undefined) {
       if (options.url !== undefined || options.clientOptions !== undefined) {
         throw new SessionValidationError('Pass either client or url/clientOptions, not both');
@@ -56,9 +63,23 @@ export class RedisSessionStore extends BaseSessionStore<RedisSession> {
     return new RedisSession(options as unknown as RedisSessionOptions);
   }
 
-  /** Checks that Redis answers and lets this user run scripts (there is no schema): see setup.ts. */
+  /** Checks that Redis answers and lets this user run scripts, then backfills the catalog: see setup.ts. */
   protected override runSetup(): Promise<void> {
     return setupRedis(this.#connection.use(), this.keyPrefix);
+  }
+
+  /** A sorted-set range and the entries of the sessions in it: see engine/catalog.ts. */
+  protected listCatalog(query: CatalogQuery): Promise<{ sessions: SessionInfo[]; next?: CatalogPosition }> {
+    return listCatalog(this.#connection.use(), this.keyPrefix, this.#catalog, query);
+  }
+
+  protected readSessionInfo(sessionId: string): Promise<SessionInfo | undefined> {
+    return readSessionInfo(this.#connection.use(), this.keyPrefix, this.#catalog, sessionId);
+  }
+
+  protected async removeSession(sessionId: string): Promise<void> {
+    const keys = sessionKeys(this.keyPrefix, sessionId);
+    await runSessionWrite(this.#connection.use(), DELETE, keys, this.#catalog, sessionId, 'del', '0', []);
   }
 
   protected override toSessionError(operation: string, error: unknown): SessionError {

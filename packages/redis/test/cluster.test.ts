@@ -4,7 +4,15 @@ import { type RunningRedisCluster, startFaultProxy, startNativeRedisCluster } fr
 import { createCluster, type RedisClusterType } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionStore } from '../src/index.js';
-import { expectKeysOwnedByOneSession, itemsKey, scanKeys, uniquePrefix } from './helpers.js';
+import {
+  expectCatalogSelfRepair,
+  expectKeysOwnedByOneSession,
+  type IndexEditor,
+  itemsKey,
+  scanKeys,
+  uniquePrefix,
+} from './helpers.js';
+import { oldAppend } from './old-layout.js';
 
 // A real Redis Cluster of three masters on loopback (redis-server --cluster-enabled yes,
 // joined with redis-cli --cluster create), used through a node-redis cluster client.
@@ -51,12 +59,15 @@ describe('cluster layout', () => {
       `keys per master: ${perMaster}`,
     ).toBe(true);
     const keys = await scanKeys(await Promise.all(masters), `${keyPrefix}_layout:*`);
-    expect(keys).toHaveLength(ids.length * 3);
+    // Four keys per session, and the prefix's two catalog keys (in one slot of their own).
+    expect(keys).toHaveLength(ids.length * 4 + 2);
     const anyMaster = await masters[0]!;
     for (const id of ids) {
       const base = `${keyPrefix}_layout:{${encodeURIComponent(id)}}`;
       const slots = await Promise.all(
-        ['items', 'ops', 'optimes'].map((kind) => anyMaster.sendCommand(['CLUSTER', 'KEYSLOT', `${base}:${kind}`])),
+        ['items', 'ops', 'optimes', 'meta'].map((kind) =>
+          anyMaster.sendCommand(['CLUSTER', 'KEYSLOT', `${base}:${kind}`]),
+        ),
       );
       expect(new Set(slots).size, `slots of ${id}`).toBe(1);
       expect(await store.session(id).getItems()).toHaveLength(2);
@@ -75,6 +86,52 @@ describe('cluster layout', () => {
     await using store = new RedisSessionStore({ client, keyPrefix: `${keyPrefix}_tricky`, ttlSeconds: 600 });
     const masters = await Promise.all(client.masters.map((master) => client.nodeClient(master)));
     await expectKeysOwnedByOneSession(store, masters);
+  });
+});
+
+describe('catalog on a cluster (the index lives in another slot than every session)', () => {
+  const message = (content: string) => ({ type: 'message', role: 'user', content });
+
+  it('a damaged index is repaired while listing and on the next write; deleted sessions are never listed', async () => {
+    await using store = new RedisSessionStore({ client, keyPrefix: `${keyPrefix}_repair` });
+    await expectCatalogSelfRepair(store, client as unknown as IndexEditor);
+  });
+
+  it('concurrent writers on sessions of every master: each listed once, in order, with exact counts', async () => {
+    await using store = new RedisSessionStore({ client, keyPrefix: `${keyPrefix}_busy` });
+    const ids = Array.from({ length: 12 }, (_, i) => `busy-${i}`);
+    await Promise.all(
+      Array.from({ length: 24 }, async (_, w) => {
+        const session = store.session(ids[w % ids.length]!);
+        for (let b = 0; b < 4; b++) {
+          await session.addItems([message(`w${w}b${b}`)]);
+          if (b === 1) await session.popItem();
+          await session.updateMetadata({ [`w${w}`]: b });
+        }
+      }),
+    );
+    const listed = [];
+    for await (const info of store.sessions({ pageSize: 5 })) listed.push(info);
+    expect(listed.map((info) => info.sessionId).sort()).toEqual([...ids].sort());
+    for (let i = 1; i < listed.length; i++) {
+      expect(listed[i - 1]!.updatedAt.getTime()).toBeGreaterThanOrEqual(listed[i]!.updatedAt.getTime());
+    }
+    for (const info of listed) {
+      expect(info.itemCount).toBe((await store.session(info.sessionId).getItems()).length);
+      expect(Object.keys(info.metadata)).toHaveLength(2);
+    }
+  });
+
+  it('setup() backfills sessions of the old layout from every master', async () => {
+    const prefix = `${keyPrefix}_old`;
+    const ids = Array.from({ length: 15 }, (_, i) => `old-${i}`);
+    for (const id of ids) await oldAppend(client, prefix, id, [JSON.stringify(message(id))]);
+    await using store = new RedisSessionStore({ client, keyPrefix: prefix });
+    expect((await store.listSessions()).sessions).toEqual([]);
+    await store.setup();
+    const { sessions } = await store.listSessions();
+    expect(sessions.map((info) => info.sessionId).sort()).toEqual([...ids].sort());
+    expect(sessions.every((info) => info.itemCount === 1)).toBe(true);
   });
 });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sessionKeys, sessionTag } from '../src/engine/keys.js';
+import { catalogKeys, sessionKeys, sessionTag } from '../src/engine/keys.js';
 import { RedisSessionStore } from '../src/index.js';
 import { expectKeysOwnedByOneSession, redisForTests } from './helpers.js';
 
@@ -38,6 +38,11 @@ describe('key layout', () => {
       items: 'sessions:{user%3A42}:items',
       operations: 'sessions:{user%3A42}:ops',
       operationTimes: 'sessions:{user%3A42}:optimes',
+      meta: 'sessions:{user%3A42}:meta',
+    });
+    expect(catalogKeys('sessions')).toEqual({
+      order: 'sessions:{sessions#catalog}:order',
+      at: 'sessions:{sessions#catalog}:at',
     });
     for (const bad of ['', 'a:b', 'a{b', 'a b', '1abc', 'x'.repeat(49), 'é', 42]) {
       expect(() => new RedisSessionStore({ url, keyPrefix: bad as string })).toThrow(/keyPrefix/);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { sessionKeys } from '../src/engine/keys.js';
 import { runScript, TRANSACTION } from '../src/engine/scripts.js';
 import { RedisSessionStore } from '../src/index.js';
-import { itemsKey, redisForTests } from './helpers.js';
+import { catalogKeysOf, itemsKey, redisForTests } from './helpers.js';
 
 // The shared server, a key prefix of this file's own, and a raw client for checks.
 const { url, keyPrefix, raw } = await redisForTests('setup');
@@ -105,8 +105,10 @@ describe('createIfMissing: false', () => {
     expect(await raw.keys(`${prefix}*`)).toEqual([]);
     // A write creates the session's keys, as with the default: they are data, not a schema.
     await session.addItems([message('kept')]);
-    expect(await raw.keys(`${prefix}*`)).toEqual([itemsKey(prefix, 'fresh')]);
-    await raw.del(itemsKey(prefix, 'fresh'));
+    const meta = itemsKey(prefix, 'fresh').replace(/:items$/, ':meta');
+    const catalog = catalogKeysOf(prefix);
+    expect((await raw.keys(`${prefix}*`)).sort()).toEqual([itemsKey(prefix, 'fresh'), meta, ...catalog].sort());
+    await raw.del([itemsKey(prefix, 'fresh'), meta, ...catalog]);
   });
 });
 
@@ -165,9 +167,20 @@ describe('the transaction script', () => {
       runScript(
         raw,
         TRANSACTION,
-        [keys.items, keys.operations, keys.operationTimes],
-        ['0', '60000', operationId, fingerprint, String(expected.length), ...expected, ...replacement],
-      );
+        [keys.items, keys.operations, keys.operationTimes, keys.meta],
+        // TTL, now, session id, then the transaction; the reply is [updatedAt (0: no change), verdict].
+        [
+          '0',
+          String(Date.now()),
+          'verdicts',
+          '60000',
+          operationId,
+          fingerprint,
+          String(expected.length),
+          ...expected,
+          ...replacement,
+        ],
+      ).then((reply) => (reply as unknown[])[1]);
     const verdicts = [
       await run('a', 'f1', [], ['"one"']),
       await run('a', 'f1', [], ['"one"']),
