@@ -1,12 +1,17 @@
-// The chat API on node:http, with no framework: three routes over one shared session store.
+// The chat API on node:http, with no framework, over one shared session store.
 //   POST   /sessions/:id/messages  {"message": "..."}  -> 200 {"reply": "..."}
 //   GET    /sessions/:id/messages?limit=N             -> 200 {"items": [...]}  (newest N, oldest first)
-//   DELETE /sessions/:id                               -> 204
+//   GET    /sessions?limit=N&cursor=C&metadata.k=v    -> 200 {"sessions": [...], "nextCursor"?: "..."}
+//   GET    /sessions/:id                              -> 200 {sessionId, itemCount, metadata, ...} | 404
+//   PATCH  /sessions/:id  {"metadata": {"k": v}}      -> 200 {"metadata": {...}}  (null removes a key)
+//   DELETE /sessions/:id                               -> 204  (items and metadata)
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { type Agent, run } from '@openai/agents';
 import {
+  type MetadataCapable,
   redactSecrets,
+  type SessionCatalog,
   SessionConnectionError,
   SessionItemTooLargeError,
   SessionSerializationError,
@@ -26,7 +31,7 @@ class HttpError extends Error {
   }
 }
 
-export function createChatServer(store: SessionStore, agent: Agent): Server {
+export function createChatServer(store: SessionStore & SessionCatalog, agent: Agent): Server {
   const server = createServer(async (req, res) => {
     try {
       await route(req, res);
@@ -40,14 +45,19 @@ export function createChatServer(store: SessionStore, agent: Agent): Server {
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/sessions') {
+      if (req.method !== 'GET') throw new HttpError(405, 'method not allowed', { Allow: 'GET' });
+      return send(res, 200, await store.listSessions(listOptions(url.searchParams)));
+    }
     const match = /^\/sessions\/([^/]+)(\/messages)?$/.exec(url.pathname);
     if (!match) throw new HttpError(404, 'not found');
     // Any id the store accepts is fine; the store validates it (length, encoding) and we map that to 400.
-    const session = store.session(decodeURIComponent(match[1]!));
+    const sessionId = decodeURIComponent(match[1]!);
+    const session = store.session(sessionId);
 
     if (match[2]) {
       if (req.method === 'POST') {
-        const message = await readMessage(req);
+        const message = (await readJson(req, 'message')) as string;
         const result = await run(agent, message, { session });
         return send(res, 200, { reply: result.finalOutput ?? '' });
       }
@@ -59,11 +69,22 @@ export function createChatServer(store: SessionStore, agent: Agent): Server {
       }
       throw new HttpError(405, 'method not allowed', { Allow: 'GET, POST' });
     }
+    if (req.method === 'GET') {
+      const info = await store.getSessionInfo(sessionId);
+      if (!info) throw new HttpError(404, 'no such session');
+      return send(res, 200, info);
+    }
+    if (req.method === 'PATCH') {
+      const patch = await readJson(req, 'metadata');
+      return send(res, 200, {
+        metadata: await (session as typeof session & MetadataCapable).updateMetadata(patch as never),
+      });
+    }
     if (req.method === 'DELETE') {
-      await session.clearSession();
+      await store.deleteSession(sessionId);
       return send(res, 204);
     }
-    throw new HttpError(405, 'method not allowed', { Allow: 'DELETE' });
+    throw new HttpError(405, 'method not allowed', { Allow: 'GET, PATCH, DELETE' });
   }
 
   function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) {
@@ -78,7 +99,23 @@ export function createChatServer(store: SessionStore, agent: Agent): Server {
   return server;
 }
 
-async function readMessage(req: IncomingMessage): Promise<string> {
+/** `?limit=&cursor=&updatedAfter=&metadata.<key>=<value>`; the store validates every value (400 on a bad one). */
+function listOptions(params: URLSearchParams) {
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of params) if (key.startsWith('metadata.')) metadata[key.slice('metadata.'.length)] = value;
+  const limit = params.get('limit');
+  const cursor = params.get('cursor');
+  const after = params.get('updatedAfter');
+  return {
+    ...(limit !== null && { limit: Number(limit) }),
+    ...(cursor !== null && { cursor }),
+    ...(after !== null && { updatedAfter: new Date(after) }),
+    ...(Object.keys(metadata).length > 0 && { metadata }),
+  };
+}
+
+/** The JSON body's `field`: a non-empty string for "message", an object for "metadata". */
+async function readJson(req: IncomingMessage, field: 'message' | 'metadata'): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -92,11 +129,14 @@ async function readMessage(req: IncomingMessage): Promise<string> {
   } catch {
     throw new HttpError(400, 'body is not valid JSON');
   }
-  const message = (body as { message?: unknown } | null)?.message;
-  if (typeof message !== 'string' || message.trim() === '') {
+  const value = (body as Record<string, unknown> | null)?.[field];
+  if (field === 'message' && (typeof value !== 'string' || value.trim() === '')) {
     throw new HttpError(400, 'body must be a JSON object with a non-empty string "message"');
   }
-  return message;
+  if (field === 'metadata' && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new HttpError(400, 'body must be a JSON object with an object "metadata"');
+  }
+  return value;
 }
 
 function toHttp(error: unknown): [status: number, message: string] {

@@ -119,6 +119,40 @@ for (const store of stores) {
       expect((await call(server.base, 'GET', `${session}/messages`)).json).toEqual({ items: [] });
     });
 
+    it('lists sessions by metadata, pages them, labels them with PATCH and deletes them', async () => {
+      const tag = Math.random().toString(36).slice(2, 10);
+      const sessions = [path('a'), path('b'), path('c')];
+      for (const session of sessions) {
+        await call(server.base, 'POST', `${session}/messages`, { message: 'My name is Ada.' });
+        const patched = await call(server.base, 'PATCH', session, { metadata: { tag, plan: 'pro' } });
+        expect(patched).toEqual({ status: 200, json: { metadata: { tag, plan: 'pro' } } });
+      }
+      expect((await call(server.base, 'PATCH', sessions[0]!, { metadata: { plan: null } })).json).toEqual({
+        metadata: { tag },
+      });
+      const info = await call(server.base, 'GET', sessions[0]!);
+      expect(info.json).toMatchObject({ itemCount: 2, metadata: { tag } });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await call(
+          server.base,
+          'GET',
+          `/sessions?limit=1&metadata.tag=${tag}${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        expect(page.status).toBe(200);
+        seen.push(...page.json.sessions.map((s: { sessionId: string }) => `/sessions/${s.sessionId}`));
+        cursor = page.json.nextCursor;
+      } while (cursor);
+      // Newest write first: the second PATCH moved the first session to the front.
+      expect(seen).toEqual([sessions[0], sessions[2], sessions[1]]);
+      expect((await call(server.base, 'GET', `/sessions?limit=0`)).status).toBe(400);
+      expect((await call(server.base, 'GET', `/sessions?cursor=nonsense`)).status).toBe(400);
+      expect((await call(server.base, 'PATCH', sessions[1]!, { metadata: [] })).status).toBe(400);
+      expect((await call(server.base, 'DELETE', sessions[1]!)).status).toBe(204);
+      expect((await call(server.base, 'GET', sessions[1]!)).status).toBe(404);
+    });
+
     it('refuses bad input with 400 and a JSON error, and unknown routes with 404/405', async () => {
       const messages = `${path('bad')}/messages`;
       for (const body of ['{"message": ', '[]', 'null', {}, { message: '' }, { message: 42 }]) {
@@ -134,7 +168,9 @@ for (const store of stores) {
       expect((await call(server.base, 'GET', '/sessions/%E0%A4%A/messages')).status).toBe(400);
       expect((await call(server.base, 'GET', '/nowhere')).status).toBe(404);
       expect((await call(server.base, 'PUT', messages)).status).toBe(405);
-      expect((await call(server.base, 'GET', path('x'))).status).toBe(405);
+      expect((await call(server.base, 'GET', path('x'))).status).toBe(404);
+      expect((await call(server.base, 'PUT', path('x'))).status).toBe(405);
+      expect((await call(server.base, 'POST', '/sessions')).status).toBe(405);
       // Nothing of the refused requests was stored.
       expect((await call(server.base, 'GET', messages)).json).toEqual({ items: [] });
     });

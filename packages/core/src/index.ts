@@ -58,6 +58,7 @@ export {
 } from './memory/in-memory.js';
 export { KNOWN_BACKENDS, type KnownBackend } from './open/known-backends.generated.js';
 export {
+  type OpenedSessionStore,
   type OpenSessionStoreOptions,
   openSessionStore,
   type ResolvedStoreUrl,

@@ -10,6 +10,7 @@ import { SessionValidationError } from '../errors/index.js';
 import { redactUrl } from '../errors/redact.js';
 import { createInMemoryStorage, InMemorySessionStore, type InMemoryStorage } from '../memory/in-memory.js';
 import { type BackendDescriptor, backendMatches } from '../protocol/backend.js';
+import type { SessionCatalog } from '../protocol/catalog.js';
 import type { SessionStore } from '../protocol/session.js';
 import { definedOptions, parseNumberParam, takeUrlParams } from '../url/params.js';
 import { KNOWN_BACKENDS, type KnownBackend } from './known-backends.generated.js';
@@ -31,7 +32,10 @@ export interface ResolvedStoreUrl {
   options: Record<string, unknown>;
 }
 
-type StoreConstructor = new (options: Record<string, unknown>) => SessionStore;
+/** Every store of this library keeps a catalog. */
+export type OpenedSessionStore = SessionStore & SessionCatalog;
+
+type StoreConstructor = new (options: Record<string, unknown>) => OpenedSessionStore;
 
 /** Named in-memory storages (`memory:name`), shared by every store opened in this process. */
 const memoryStorages = new Map<string, InMemoryStorage>();
@@ -43,7 +47,10 @@ const memoryStorages = new Map<string, InMemoryStorage>();
  * URL reaches the driver; `options` are merged last. The backend package and its driver must be
  * installed (`npm i @sessions/redis redis`); when one is missing the error says what to install.
  */
-export async function openSessionStore(url: string, options: OpenSessionStoreOptions = {}): Promise<SessionStore> {
+export async function openSessionStore(
+  url: string,
+  options: OpenSessionStoreOptions = {},
+): Promise<OpenedSessionStore> {
   const resolved = await resolveStoreUrl(url, options);
   if (resolved.backend === 'memory') return new InMemorySessionStore(resolved.options);
   const loaded = await importBackend(knownBackend(resolved.backend), resolved.module);
