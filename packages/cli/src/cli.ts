@@ -23,6 +23,7 @@ import {
   parseMetadataFilter,
   showCommand,
 } from './commands/catalog.js';
+import { studioCommand } from './commands/studio.js';
 import { openSessionStore } from './open-store.js';
 import { describe, printable } from './output.js';
 
@@ -56,6 +57,7 @@ export const USAGE = `Usage:
   sessions copy <from-url> <to-url> --session <id> [--session <id> ...]
   sessions copy <from-url> <to-url> --ids-file <file>     (one id per line; - reads stdin)
   sessions copy <from-url> <to-url> --all                 (every session of the source's catalog)
+  sessions studio <url> [--port <n>] [--host <h>] [--allow-writes]   (a web app; npm i @sessions/studio)
   sessions --version
 
 list: newest first, one line per session (--json: JSON Lines). show: a session's entry and its
@@ -78,6 +80,8 @@ Options:
   --overwrite            replace destination histories that differ from the source
   --no-verify            do not read each destination back to compare it with the source
   --timeout <ms>         deadline of each database call (default 10000)
+  --port <n>, --host <h> studio: where it listens (default a free port on 127.0.0.1)
+  --allow-writes         studio: allow edit metadata, fork, pop, clear, delete and export
   --json                 print the result as JSON on stdout
   --quiet, -q            no progress display
   --help, -h             this text
@@ -112,6 +116,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(`${io.version ?? 'unknown'}\n`);
     return EXIT.ok;
   }
+  if (parsed.command === 'studio') return studioCommand(io, parsed);
   if (parsed.command !== 'copy') return runCatalogCommand(parsed, io);
   const { from, to, ids, options } = parsed;
 
@@ -210,9 +215,12 @@ const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'allow-writes': { type: 'boolean' },
 } as const;
 
-const COMMANDS = ['copy', 'list', 'show', 'delete', 'export', 'import'];
+const COMMANDS = ['copy', 'list', 'show', 'delete', 'export', 'import', 'studio'];
 
 /** A session id that no store holds, read once per store to prove it answers. */
 const PROBE_ID = 'sessions-cli-reachability-probe';
@@ -275,6 +283,16 @@ function parse(argv: readonly string[]) {
     case 'import':
       if (args.length < 1 || args.length > 2) throw new Error('import needs <url> [<file> | -]');
       return { ...common, command, url: args[0]!, file: args[1] ?? '-' };
+    case 'studio':
+      needs(1, '<url>');
+      return {
+        ...common,
+        command,
+        url: args[0]!,
+        port: values.port === '0' ? 0 : positiveInteger(values.port, '--port', 0),
+        host: values.host,
+        allowWrites: values['allow-writes'] === true,
+      };
   }
   const [from, to, ...extra] = args;
   if (!from || !to) throw new Error('copy needs <from-url> and <to-url>');
@@ -315,7 +333,10 @@ async function* catalogIds(store: CatalogStore): AsyncGenerator<string> {
   for await (const info of store.sessions()) yield info.sessionId;
 }
 
-type CatalogCommand = Exclude<ReturnType<typeof parse>, { command: 'copy' } | { help: true } | { version: true }>;
+type CatalogCommand = Exclude<
+  ReturnType<typeof parse>,
+  { command: 'copy' } | { command: 'studio' } | { help: true } | { version: true }
+>;
 
 /** list, show, delete, export, import: one store, opened read-only for the commands that only read. */
 async function runCatalogCommand(parsed: CatalogCommand, io: CliIo): Promise<number> {

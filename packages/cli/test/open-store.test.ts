@@ -54,8 +54,8 @@ describe('openSessionStore', () => {
 
 describe('resolveStoreUrl: the scheme table', () => {
   it('maps every scheme to its store and strips the parameters it reads', async () => {
-    expect((await resolveStoreUrl(':memory:'))).toMatchObject({ backend: 'sqlite', options: { url: ':memory:' } });
-    expect((await resolveStoreUrl('file:rel/chat.db?ttlSeconds=5&tablePrefix=t_&mode=ro'))).toMatchObject({
+    expect(await resolveStoreUrl(':memory:')).toMatchObject({ backend: 'sqlite', options: { url: ':memory:' } });
+    expect(await resolveStoreUrl('file:rel/chat.db?ttlSeconds=5&tablePrefix=t_&mode=ro')).toMatchObject({
       backend: 'sqlite',
       exportName: 'SqliteSessionStore',
       options: { url: 'file:rel/chat.db?mode=ro', ttlSeconds: 5, tablePrefix: 't_' },
@@ -65,23 +65,28 @@ describe('resolveStoreUrl: the scheme table', () => {
       tablePrefix: 'x_',
     });
     expect((await resolveStoreUrl('https://db.example.com')).backend).toBe('sqlite');
-    expect((await resolveStoreUrl('rediss://:pw@cache:6380/2?keyPrefix=chat&ttlSeconds=3600'))).toEqual({
+    expect(await resolveStoreUrl('rediss://:pw@cache:6380/2?keyPrefix=chat&ttlSeconds=3600')).toEqual({
       backend: 'redis',
       module: '@sessions/redis',
       exportName: 'RedisSessionStore',
       options: { url: 'rediss://:pw@cache:6380/2', keyPrefix: 'chat', ttlSeconds: 3600 },
     });
     expect(
-      (await resolveStoreUrl('postgresql://u:p@db/app?sslmode=require&schema=chat&tablePrefix=s_&prepare=false')).options,
+      (await resolveStoreUrl('postgresql://u:p@db/app?sslmode=require&schema=chat&tablePrefix=s_&prepare=false'))
+        .options,
     ).toEqual({ url: 'postgresql://u:p@db/app?sslmode=require', schema: 'chat', tablePrefix: 's_', prepare: false });
-    expect((await resolveStoreUrl('mongodb+srv://u:p@cluster/app?retryWrites=true&collectionPrefix=c_&database=d'))).toEqual({
+    expect(
+      await resolveStoreUrl('mongodb+srv://u:p@cluster/app?retryWrites=true&collectionPrefix=c_&database=d'),
+    ).toEqual({
       backend: 'mongodb',
       module: '@sessions/mongo',
       exportName: 'MongoSessionStore',
       options: { url: 'mongodb+srv://u:p@cluster/app?retryWrites=true', collectionPrefix: 'c_', database: 'd' },
     });
     // Explicit options win over the URL.
-    expect((await resolveStoreUrl('redis://h?ttlSeconds=5', { ttlSeconds: 9, clientOptions: { x: 1 } })).options).toEqual({
+    expect(
+      (await resolveStoreUrl('redis://h?ttlSeconds=5', { ttlSeconds: 9, clientOptions: { x: 1 } })).options,
+    ).toEqual({
       url: 'redis://h',
       ttlSeconds: 9,
       clientOptions: { x: 1 },
@@ -89,7 +94,7 @@ describe('resolveStoreUrl: the scheme table', () => {
   });
 
   it('dynamodb://: endpoint from host and port, table from the path, region and credentials', async () => {
-    expect((await resolveStoreUrl('dynamodb://localhost:8000/chat_sessions?region=eu-west-1&ttlSeconds=60'))).toEqual({
+    expect(await resolveStoreUrl('dynamodb://localhost:8000/chat_sessions?region=eu-west-1&ttlSeconds=60')).toEqual({
       backend: 'dynamodb',
       module: '@sessions/dynamodb',
       exportName: 'DynamoDBSessionStore',
@@ -99,7 +104,9 @@ describe('resolveStoreUrl: the scheme table', () => {
         ttlSeconds: 60,
       },
     });
-    expect((await resolveStoreUrl('dynamodb://AKID:se%2Fcret@ddb.local:4566/t?region=us-east-1&tls=true')).options).toEqual({
+    expect(
+      (await resolveStoreUrl('dynamodb://AKID:se%2Fcret@ddb.local:4566/t?region=us-east-1&tls=true')).options,
+    ).toEqual({
       clientConfig: {
         endpoint: 'https://ddb.local:4566',
         region: 'us-east-1',

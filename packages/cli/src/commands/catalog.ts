@@ -72,7 +72,7 @@ export async function showCommand(
   }
   io.stdout.write(`${describeInfo(info)}\n`);
   const first = info.itemCount - items.length;
-  items.forEach((item, i) => io.stdout.write(`  ${first + i + 1}. ${printable(JSON.stringify(item))}\n`));
+  for (const [i, item] of items.entries()) io.stdout.write(`  ${first + i + 1}. ${printable(JSON.stringify(item))}\n`);
   return 0;
 }
 

@@ -3,8 +3,9 @@
 import type { BackendDescriptor } from '@sessions/core';
 import { descriptor as dynamodb } from '@sessions/dynamodb/descriptor';
 import { descriptor as mongo } from '@sessions/mongo/descriptor';
+import { descriptor as mysql } from '@sessions/mysql/descriptor';
 import { descriptor as postgres } from '@sessions/postgres/descriptor';
 import { descriptor as redis } from '@sessions/redis/descriptor';
 import { descriptor as sqlite } from '@sessions/sqlite/descriptor';
 
-export const BACKEND_DESCRIPTORS: readonly BackendDescriptor[] = [dynamodb, mongo, postgres, redis, sqlite];
+export const BACKEND_DESCRIPTORS: readonly BackendDescriptor[] = [dynamodb, mongo, mysql, postgres, redis, sqlite];

@@ -28,7 +28,8 @@ describe('SortedSessionIndex', () => {
           .sort(compareListingOrder);
         expect([...index.from(undefined)]).toEqual(expected);
         expect(index.size).toBe(expected.length);
-        expected.forEach((position, i) => expect([...index.from(position)]).toEqual(expected.slice(i + 1)));
+        for (const [i, position] of expected.entries())
+          expect([...index.from(position)]).toEqual(expected.slice(i + 1));
       }),
       { numRuns: 300 },
     );

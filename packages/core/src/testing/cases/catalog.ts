@@ -164,7 +164,7 @@ export const catalogCases: ContractCase[] = [
         owner: { name: 'Zoë 😀', active: true },
       });
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => session.updateMetadata({ [`k${i}`]: i })));
-      results.forEach((result, i) => expect(result[`k${i}`]).toBe(i));
+      for (const [i, result] of results.entries()) expect(result[`k${i}`]).toBe(i);
       const final = await session.getMetadata();
       for (let i = 0; i < 20; i++) expect(final[`k${i}`]).toBe(i);
       expect(final.plan).toBe('pro');
