@@ -2,6 +2,7 @@ import {
   BaseSession,
   type EncodedHistoryTransaction,
   isReadOperation,
+  type MetadataWrite,
   type SessionError,
   SessionWriteQueue,
   settleTransaction,
@@ -126,6 +127,17 @@ export class MongoSession extends BaseSession {
   protected async replaceAllItems(items: string[]): Promise<void> {
     await this.#prepare();
     await this.#queued(() => this.#history.replaceAll(items));
+  }
+
+  protected async readMetadata(): Promise<{ text: string; version: number } | undefined> {
+    await this.#prepare();
+    return this.#history.readMetadata();
+  }
+
+  /** Core merges and retries; this only stores, as one commit (see engine/history.ts). */
+  protected async writeMetadata(update: MetadataWrite): Promise<boolean> {
+    await this.#prepare();
+    return this.#queued(() => this.#history.writeMetadata(update.expectedVersion, update.text));
   }
 
   /**

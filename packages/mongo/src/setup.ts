@@ -1,8 +1,12 @@
 import { OncePerClient } from '@sessions/core';
 import type { Collection, Document, ListIndexesOptions } from 'mongodb';
-import { callOptions, runShared } from './engine/call.js';
+import { assertCallActive, callOptions, runShared } from './engine/call.js';
+import { copyToListing } from './engine/catalog.js';
+import type { CatalogDoc } from './engine/documents.js';
+import { isExpired } from './engine/expiry.js';
+import { CommitLog } from './engine/log.js';
 import { clientOf, type Namespace } from './engine/namespace.js';
-import { isIndexConflict, isNamespaceNotFound, isNotImplemented } from './errors.js';
+import { isDuplicateKey, isIndexConflict, isNamespaceNotFound, isNotImplemented } from './errors.js';
 
 /** Index creation is remembered per client (or Db), database and prefix, for the process. */
 const ensured = new OncePerClient();
@@ -20,7 +24,7 @@ const REQUIRED_INDEXES = { history: ['sessionId_rev', 'sessionId_ops.id'], parts
  */
 export function ensureIndexes(ns: Namespace, timeoutMs: number, force = false): Promise<void> {
   const key = `${ns.database}\u0000${ns.collectionPrefix}`;
-  return ensured.run(clientOf(ns), key, () => runShared(timeoutMs, () => createIndexes(ns)), force);
+  return ensured.run(clientOf(ns), key, () => runShared(timeoutMs, () => createIndexes(ns, force)), force);
 }
 
 /**
@@ -69,7 +73,7 @@ async function indexNames<T extends Document>(collection: Collection<T>): Promis
   }
 }
 
-async function createIndexes(ns: Namespace): Promise<void> {
+async function createIndexes(ns: Namespace, force: boolean): Promise<void> {
   // One spec per command: FerretDB 1.24 drops connections when several clients run a
   // multi-spec createIndexes on a new collection at once; single specs are safe everywhere.
   await Promise.all([
@@ -84,7 +88,68 @@ async function createIndexes(ns: Namespace): Promise<void> {
       await createIndex(parts, { sessionId: 1, expiresAt: 1 }, { name: 'sessionId_expiresAt' });
       await createTtlIndex(parts);
     })(),
+    (async () => {
+      // The listing's order: newest first, then session id (the index serves the sort and the cursor).
+      const catalog = ns.catalog as unknown as Collection<Document>;
+      await createIndex(catalog, { at: -1, _id: 1 }, { name: 'at_id' });
+      await createTtlIndex(catalog);
+    })(),
   ]);
+  await backfillCatalog(ns, force);
+}
+
+/** Marks a database whose sessions all have a listing entry; not a string, so never a session id. */
+const BACKFILLED = { catalogBackfill: 1 } as unknown as string;
+const BACKFILL_BATCH = 50;
+
+/**
+ * Sessions written by the previous release have no listing entry (and heads without catalog
+ * fields). Once per database (a marker records it; an explicit `setup()` runs it again), every
+ * session without an entry gets its head upgraded and an entry: one pass over the session ids,
+ * in batches. Sessions are upgraded lazily anyway on their next write or `getSessionInfo`;
+ * this pass is what lists the ones nobody touches. Idempotent, safe from several processes.
+ */
+async function backfillCatalog(ns: Namespace, force: boolean): Promise<void> {
+  if (!force && (await ns.catalog.findOne({ _id: BACKFILLED }, callOptions()))) return;
+  const ids = ns.history.aggregate<{ _id: string }>([{ $group: { _id: '$sessionId' } }], callOptions());
+  let batch: string[] = [];
+  for await (const { _id } of ids) {
+    if (typeof _id !== 'string') continue;
+    batch.push(_id);
+    if (batch.length === BACKFILL_BATCH) {
+      await backfillBatch(ns, batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await backfillBatch(ns, batch);
+  try {
+    await ns.catalog.updateOne(
+      { _id: BACKFILLED },
+      { $set: { done: new Date() } as Partial<CatalogDoc> },
+      { upsert: true, ...callOptions() },
+    );
+  } catch (error) {
+    // Another process set the marker at the same moment.
+    if (!isDuplicateKey(error)) throw error;
+  }
+}
+
+async function backfillBatch(ns: Namespace, sessionIds: string[]): Promise<void> {
+  const listed = await ns.catalog
+    .find({ _id: { $in: sessionIds } }, { projection: { _id: 1 }, ...callOptions() })
+    .toArray();
+  const have = new Set(listed.map((doc) => doc._id));
+  await Promise.all(
+    sessionIds
+      .filter((id) => !have.has(id))
+      .map(async (sessionId) => {
+        const log = new CommitLog(ns, sessionId, assertCallActive, async () => {});
+        const head = await log.readHead(false);
+        const now = Date.now();
+        if (!head || isExpired(head, now)) return;
+        await copyToListing(ns, { ...head, ...(await log.catalogOf(head)) }, now);
+      }),
+  );
 }
 
 async function createIndex(

@@ -1,14 +1,21 @@
 import {
   BaseSessionStore,
+  type CatalogPosition,
+  type CatalogQuery,
   ClientHandle,
+  isReadOperation,
   redactUrl,
   registerSecret,
   type SessionError,
+  type SessionInfo,
   SessionValidationError,
 } from '@sessions/core';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
-import { InFlight, runCall } from './engine/call.js';
+import { assertCallActive, InFlight, runCall } from './engine/call.js';
+import { listPage, removeSessionDocuments, sessionInfoOf } from './engine/catalog.js';
 import { healBorrowed, OwnedConnection } from './engine/connection.js';
+import { isExpired } from './engine/expiry.js';
+import { CommitLog } from './engine/log.js';
 import { type Namespace, resolveNamespace } from './engine/namespace.js';
 import { driverTimeouts } from './engine/timeouts.js';
 import { toMongoSessionError } from './errors.js';
@@ -98,6 +105,33 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
     } as ConstructorParameters<typeof MongoSession>[0]);
   }
 
+  /**
+   * A page of the listing: two queries whatever the number of sessions (engine/catalog.ts).
+   * The indexes (and the one-time backfill of sessions written by the previous release) are
+   * made first, as a session's first write would.
+   */
+  protected async listCatalog(query: CatalogQuery): Promise<{ sessions: SessionInfo[]; next?: CatalogPosition }> {
+    if (this.createIfMissing) await ensureIndexes(this.#ns, this.timeoutMs);
+    return listPage(this.#ns, query, (head) => this.#log(head.sessionId).catalogOf(head));
+  }
+
+  /** From the head commit alone: exact, with no listing involved. */
+  protected async readSessionInfo(sessionId: string): Promise<SessionInfo | undefined> {
+    const log = this.#log(sessionId);
+    const head = await log.readHead(false);
+    if (!head || isExpired(head, Date.now())) return undefined;
+    return sessionInfoOf(sessionId, head, await log.catalogOf(head));
+  }
+
+  protected async removeSession(sessionId: string): Promise<void> {
+    await removeSessionDocuments(this.#ns, sessionId);
+  }
+
+  /** Reads of one session's commits on behalf of the store (nothing written but catalog upgrades). */
+  #log(sessionId: string): CommitLog {
+    return new CommitLog(this.#ns, sessionId, assertCallActive, async () => {});
+  }
+
   /** Store-level calls (`setup`) run like a session's: connected first, with a signal, tracked. */
   protected override run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     return runCall(
@@ -121,7 +155,7 @@ export class MongoSessionStore extends BaseSessionStore<MongoSession> {
   }
 
   protected override toSessionError(operation: string, error: unknown): SessionError {
-    return toMongoSessionError(operation, error, { timeoutMs: this.timeoutMs, write: true });
+    return toMongoSessionError(operation, error, { timeoutMs: this.timeoutMs, write: !isReadOperation(operation) });
   }
 
   protected override describe(): Record<string, unknown> {

@@ -17,8 +17,8 @@ export async function rawClient(): Promise<MongoClient> {
 }
 
 /** The documented collection names, built independently of the package. */
-export function collectionNames(prefix: string): { history: string; parts: string } {
-  return { history: `${prefix}history`, parts: `${prefix}history_parts` };
+export function collectionNames(prefix: string): { history: string; parts: string; sessions: string } {
+  return { history: `${prefix}history`, parts: `${prefix}history_parts`, sessions: `${prefix}sessions` };
 }
 
 /** Items physically stored for `sessionId` (inline and overflow), whatever their TTL or state. */
@@ -50,7 +50,7 @@ export async function rawParts(db: Db, prefix: string, sessionId: string) {
 export async function dropCollections(db: Db, prefix: string): Promise<void> {
   const names = collectionNames(prefix);
   await Promise.all(
-    [names.history, names.parts].map((name) =>
+    [names.history, names.parts, names.sessions].map((name) =>
       db
         .collection(name)
         .drop()

@@ -82,6 +82,37 @@ export interface CommitDoc {
    * its `rev` taken for a while (see `TOMBSTONE_GRACE_MS`) before it is deleted.
    */
   dead?: Date;
+  // The catalog rides on the commit: the head alone says what the session is, so the count
+  // changes in the same single-document write as the items (no transaction needed). Commits
+  // of the previous release lack these fields; they are computed on first touch (catalog.ts).
+  /** Items of the whole history after this commit. */
+  total?: number;
+  /** The session's first write (of items or metadata). */
+  created?: Date;
+  /** The session's metadata as canonical JSON text (absent: none). */
+  meta?: string;
+  /** Version of `meta`, counted by metadata writes (absent: 0). */
+  metaV?: number;
+}
+
+/**
+ * The session's entry in the listing (collection `<prefix>sessions`, `_id` the session id):
+ * only a *position* (`at`, `_id`) and what a page filters on, copied from the head commit
+ * right after it lands (guarded by `rev`, so an older copy never overwrites a newer one).
+ * Counts and metadata are read from the heads, so a page is exact even when a copy lags.
+ */
+export interface CatalogDoc {
+  _id: string;
+  /** `rev` of the commit this copy was made from. */
+  rev: number;
+  /** The head's `at`: the session's `updatedAt`, the listing's sort key with `_id`. */
+  at: Date;
+  /** Logical expiry, so that a page skips expired sessions in the query. */
+  until?: Date;
+  /** Physical expiry for the TTL index, as the head's. */
+  expiresAt?: Date;
+  /** Top-level metadata entries with a string, number or boolean value, as `JSON.stringify([key, value])`. */
+  mf?: string[];
 }
 
 /** An overflow document (collection `<prefix>history_parts`): items of one commit that did not fit inline. */

@@ -5,6 +5,7 @@
  */
 import type { TransactionVerdict } from '@sessions/core';
 import { isMongoConnectionError } from '../errors.js';
+import { type CatalogFields, copyToListing, nextCatalogFields } from './catalog.js';
 import { windowTexts } from './chain.js';
 import type { CommitDoc, PartRef } from './documents.js';
 import { isExpired, partsExpiry, planExpiry } from './expiry.js';
@@ -78,7 +79,9 @@ export class SessionHistory {
           if (lookup !== 'unrecorded') return lookup;
         }
         const plan = planAppend(head, now, texts, operation);
-        return (await this.#commit(plan, head, now, overflow)) ? 'applied' : LOST;
+        const previous = await this.#catalogOf(head, now);
+        const catalog = nextCatalogFields(previous, now, (previous?.total ?? 0) + texts.length);
+        return (await this.#commit(plan, head, now, overflow, catalog)) ? 'applied' : LOST;
       }),
     );
   }
@@ -108,10 +111,12 @@ export class SessionHistory {
       if (!tail) return { verdict: 'suffix_mismatch' };
       const superseded = await this.#log.superseded(read, read.chain.at(-1)!.doc.prev);
       const plan = planRewrite(read, superseded, replacement, operation, now);
+      const previous = await this.#catalogOf(read.head, now);
+      const catalog = nextCatalogFields(previous, now, (previous?.total ?? 0) - size + replacement.length);
       // Overflow written for this attempt's commit is dropped if another writer wins.
       const overflow = new Overflow(this.#log);
       return overflow.around(async () =>
-        (await this.#commit(plan, read.head, now, overflow)) ? { verdict: 'applied' as const, tail } : LOST,
+        (await this.#commit(plan, read.head, now, overflow, catalog)) ? { verdict: 'applied' as const, tail } : LOST,
       );
     });
   }
@@ -127,7 +132,8 @@ export class SessionHistory {
         const now = Date.now();
         const plan = planCompaction(head, withOperations, items, now);
         if (!plan) return undefined;
-        return (await this.#commit(plan, head, now, overflow)) ? undefined : LOST;
+        const catalog = nextCatalogFields(await this.#catalogOf(head, now), now, items.length);
+        return (await this.#commit(plan, head, now, overflow, catalog)) ? undefined : LOST;
       }),
     );
   }
@@ -136,11 +142,42 @@ export class SessionHistory {
   async clear(): Promise<void> {
     await this.#retry(async () => {
       const head = await this.#log.readHead(true);
-      const plan = planClear(head);
-      if (!plan) return undefined;
       const now = Date.now();
-      return (await this.#commit(plan, head, now, new Overflow(this.#log))) ? undefined : LOST;
+      const plan = planClear(head, now);
+      if (!plan) return undefined;
+      const catalog = nextCatalogFields(await this.#catalogOf(head, now), now, 0);
+      return (await this.#commit(plan, head, now, new Overflow(this.#log), catalog)) ? undefined : LOST;
     });
+  }
+
+  /** The metadata text and version of the live history, undefined without one. */
+  async readMetadata(): Promise<{ text: string; version: number } | undefined> {
+    const head = await this.#log.readHead(false);
+    if (!head || isExpired(head, Date.now())) return undefined;
+    return { text: head.meta ?? '', version: head.metaV ?? 0 };
+  }
+
+  /**
+   * Compare-and-set of the metadata: an item-less commit carrying `text` as version
+   * `expectedVersion + 1`, written only while the head's version is `expectedVersion`. The
+   * guarded upsert takes `head.rev + 1`, so it lands only on the very head whose version was
+   * checked; losing that race to an item write just means checking again.
+   */
+  writeMetadata(expectedVersion: number, text: string): Promise<boolean> {
+    return this.#retry(async () => {
+      const head = await this.#log.readHead(false);
+      const now = Date.now();
+      const previous = await this.#catalogOf(head, now);
+      if ((previous?.metaV ?? 0) !== expectedVersion) return false;
+      const plan = planAppend(head, now, [], undefined);
+      const catalog = nextCatalogFields(previous, now, previous?.total ?? 0, { text, version: expectedVersion + 1 });
+      return (await this.#commit(plan, head, now, new Overflow(this.#log), catalog)) ? true : LOST;
+    });
+  }
+
+  /** The catalog fields of `head` when it is live, undefined when the next commit starts a new history. */
+  async #catalogOf(head: CommitDoc | undefined, now: number): Promise<CatalogFields | undefined> {
+    return head && !isExpired(head, now) ? this.#log.catalogOf(head) : undefined;
   }
 
   #retry<T>(attempt: () => Promise<Attempt<T>>): Promise<T> {
@@ -152,7 +189,13 @@ export class SessionHistory {
    * for the same items, or written now), the expiry slide it needs, then the guarded upsert.
    * False when another writer took the `rev` first. After a commit, cleans up what it replaced.
    */
-  async #commit(plan: WritePlan, head: CommitDoc | undefined, now: number, overflow: Overflow): Promise<boolean> {
+  async #commit(
+    plan: WritePlan,
+    head: CommitDoc | undefined,
+    now: number,
+    overflow: Overflow,
+    catalog: CatalogFields,
+  ): Promise<boolean> {
     const { sessionId, ttlMs } = this.#context;
     let content: Pick<CommitDoc, 'items' | 'parts'>;
     let partsExpireAt: Date | undefined;
@@ -169,10 +212,16 @@ export class SessionHistory {
     }
     const expiry = planExpiry(ttlMs, now, head, plan.rest, partsExpireAt);
     if (expiry.bump) await this.#log.bump(expiry.bump);
-    if (!(await this.#log.insert(buildCommit(sessionId, plan, content, now, expiry.fields)))) return false;
+    const commit = buildCommit(sessionId, plan, content, now, expiry.fields, catalog);
+    if (!(await this.#log.insert(commit))) return false;
     overflow.linked();
     const { cleanup } = plan;
-    if (cleanup) await this.#log.collect(plan.rev, cleanup.keepRev, cleanup.known, refIds(content.parts));
+    // Both best effort and independent: one round trip. The listing's copy is written before the
+    // call returns, so that a session is listed in its place once its write has been answered.
+    await Promise.all([
+      copyToListing(this.#log.namespace, commit, now),
+      cleanup && this.#log.collect(plan.rev, cleanup.keepRev, cleanup.known, refIds(content.parts)),
+    ]);
     return true;
   }
 }

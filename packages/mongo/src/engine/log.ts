@@ -6,6 +6,7 @@ import { SessionCorruptDataError } from '@sessions/core';
 import { type DeleteOptions, type Filter, type InsertOneOptions, ObjectId, type UpdateOptions } from 'mongodb';
 import { isDuplicateKey, isMongoConnectionError } from '../errors.js';
 import { callOptions } from './call.js';
+import { type CatalogFields, catalogFieldsOf } from './catalog.js';
 import {
   type ChainRead,
   type ChainWalk,
@@ -45,6 +46,10 @@ export class CommitLog {
     this.#sessionId = sessionId;
     this.#assertActive = assertActive;
     this.#beforeWrite = beforeWrite;
+  }
+
+  get namespace(): Namespace {
+    return this.#ns;
   }
 
   /** The newest commit without its items (one indexed document). */
@@ -234,7 +239,7 @@ export class CommitLog {
               { sessionId, rev: { $gt: keepRev, $lt: rev }, dead: { $exists: false } },
               {
                 $set: tombstoneFields(now),
-                $unset: { items: '', parts: '', ops: '', floor: '' },
+                $unset: { items: '', parts: '', ops: '', floor: '', meta: '' },
               },
               callOptions<UpdateOptions>(),
             )
@@ -249,6 +254,61 @@ export class CommitLog {
     } catch {
       // See above: the commit stands; leftovers are skipped by readers.
     }
+  }
+
+  /**
+   * The catalog fields of a live head. A head of the previous release has none: its total is
+   * the sum of `count` along the chain (read without items) and its creation date the `at` of
+   * the oldest commit left of its history; both are stored on the head (guarded, so only while
+   * it still lacks them) so that this is done once per session. A chain cut by a concurrent
+   * cleanup is read again, as in `readChain`.
+   */
+  async catalogOf(head: CommitDoc): Promise<CatalogFields> {
+    const known = catalogFieldsOf(head);
+    if (known) return known;
+    const sessionId = this.#sessionId;
+    const total = await retryUntilSettled(
+      async () => {
+        const docs = await this.#ns.history
+          .find(
+            { sessionId, rev: { $lte: head.rev } },
+            { sort: { rev: -1 }, projection: { rev: 1, prev: 1, count: 1, dead: 1 }, ...callOptions() },
+          )
+          .toArray();
+        let expected = head.rev;
+        let sum = 0;
+        for (const doc of docs) {
+          if (expected === 0) break;
+          if (doc.rev > expected) continue;
+          if (doc.rev < expected || doc.dead !== undefined) return LOST;
+          sum += doc.count;
+          expected = doc.prev;
+        }
+        return expected === 0 ? sum : LOST;
+      },
+      {
+        beforeAttempt: this.#assertActive,
+        maxAttempts: MAX_READ_ATTEMPTS,
+        giveUp: () => new SessionCorruptDataError('The history of this session links to a commit that is missing'),
+      },
+    );
+    const [oldest] = await this.#ns.history
+      .find(
+        { sessionId, rev: { $gte: head.base } },
+        { sort: { rev: 1 }, limit: 1, projection: { at: 1 }, ...callOptions() },
+      )
+      .toArray();
+    const created = oldest?.at instanceof Date ? oldest.at : head.at;
+    try {
+      await this.#ns.history.updateOne(
+        { sessionId, rev: head.rev, total: { $exists: false } },
+        { $set: { total, created } },
+        callOptions<UpdateOptions>(),
+      );
+    } catch {
+      // Computed again next time.
+    }
+    return { total, created, at: head.at };
   }
 
   /** Slides (or removes) the physical expiry of every document of the session. */

@@ -1,14 +1,22 @@
 import { SessionValidationError, validateName } from '@sessions/core';
 import type { Collection, Db, MongoClient } from 'mongodb';
-import { type CommitDoc, DEFAULT_COLLECTION_PREFIX, DEFAULT_DATABASE, type PartDoc } from './documents.js';
+import {
+  type CatalogDoc,
+  type CommitDoc,
+  DEFAULT_COLLECTION_PREFIX,
+  DEFAULT_DATABASE,
+  type PartDoc,
+} from './documents.js';
 
-/** The two collections of one database and prefix, validated once. */
+/** The collections of one database and prefix, validated once. */
 export interface Namespace {
   db: Db;
   database: string;
   collectionPrefix: string;
   history: Collection<CommitDoc>;
   parts: Collection<PartDoc>;
+  /** The listing: one small document per session (catalog.ts). */
+  catalog: Collection<CatalogDoc>;
 }
 
 export interface NamespaceSource {
@@ -44,6 +52,7 @@ export function resolveNamespace(options: NamespaceSource, owner: string): Names
     collectionPrefix,
     history: db.collection<CommitDoc>(`${collectionPrefix}history`),
     parts: db.collection<PartDoc>(`${collectionPrefix}history_parts`),
+    catalog: db.collection<CatalogDoc>(`${collectionPrefix}sessions`),
   };
 }
 

@@ -1,8 +1,12 @@
+import { MAX_METADATA_BYTES } from '@sessions/core';
 import { BSON, ObjectId } from 'mongodb';
 import { type CommitDoc, MAX_DOCUMENT_BYTES, type OperationRecord, type PartDoc, type PartRef } from './documents.js';
 
-/** Room kept in an inline commit for its fields other than `sessionId`, `items` and `ops`. */
-export const COMMIT_HEADROOM_BYTES = 1024;
+/**
+ * Room kept in an inline commit for its fields other than `sessionId`, `items` and `ops`:
+ * 1 KiB for the bookkeeping, plus the metadata every commit carries (at most 16 KiB of text).
+ */
+export const COMMIT_HEADROOM_BYTES = 1024 + MAX_METADATA_BYTES;
 
 /** Do `texts` (with `ops`) fit inline in one commit document? */
 export function fitsInline(sessionId: string, texts: string[], ops: OperationRecord[] | undefined): boolean {

@@ -3,6 +3,8 @@
  * writer then stores the commit's items inline or in overflow documents, slides expiry, tries
  * the guarded upsert and, once it won, cleans up what the commit replaced.
  */
+
+import type { CatalogFields } from './catalog.js';
 import { type ChainRead, keptContent, windowTexts } from './chain.js';
 import type { CommitDoc, OperationRecord, PartRef } from './documents.js';
 import { type ExpiryPlan, isExpired } from './expiry.js';
@@ -120,11 +122,13 @@ export function planCompaction(
   return { rev, prev: 0, base, texts: items, keptRefs: [], ...(ops ? { ops } : {}), cleanup: { keepRev: 0 } };
 }
 
-/** A clear: an empty marker starting a new history (recorded ids forgotten); none when already cleared. */
-export function planClear(head: CommitDoc | undefined): WritePlan | undefined {
-  if (!head) return undefined;
-  const cleared = head.count === 0 && head.prev === 0 && head.base === head.rev && !head.ops?.length;
-  if (cleared) return undefined;
+/**
+ * A clear: an empty marker starting a new history (recorded ids forgotten). It is written even
+ * on a session already cleared, since a clear moves `updatedAt` like any write; never on a
+ * session without a live history (nothing to clear, and no catalog entry to create).
+ */
+export function planClear(head: CommitDoc | undefined, now: number): WritePlan | undefined {
+  if (!head || isExpired(head, now)) return undefined;
   const rev = head.rev + 1;
   return { rev, prev: 0, base: rev, texts: [], keptRefs: [], cleanup: { keepRev: 0 } };
 }
@@ -134,13 +138,14 @@ export function needsParts(sessionId: string, plan: WritePlan): boolean {
   return plan.keptRefs.length > 0 || !fitsInline(sessionId, plan.texts, plan.ops);
 }
 
-/** The commit document of `plan`, with its items (`content`) and expiry fields. */
+/** The commit document of `plan`, with its items (`content`), expiry and catalog fields. */
 export function buildCommit(
   sessionId: string,
   plan: WritePlan,
   content: Pick<CommitDoc, 'items' | 'parts'>,
   now: number,
   expiry: ExpiryPlan['fields'],
+  catalog?: CatalogFields,
 ): CommitDoc {
   return {
     sessionId,
@@ -152,5 +157,6 @@ export function buildCommit(
     ...(plan.ops ? { ops: plan.ops } : {}),
     at: new Date(now),
     ...expiry,
+    ...catalog,
   };
 }

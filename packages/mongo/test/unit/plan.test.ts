@@ -143,15 +143,18 @@ describe('a compaction', () => {
 });
 
 describe('a clear', () => {
-  it('writes an empty marker starting a new history, unless the session is already cleared', () => {
-    expect(planClear(undefined)).toBeUndefined();
-    const plan = planClear(commit(3, 2, ['x']))!;
+  it('writes an empty marker starting a new history, also on a cleared session (a clear moves updatedAt)', () => {
+    expect(planClear(undefined, now)).toBeUndefined();
+    const plan = planClear(commit(3, 2, ['x']), now)!;
     expect(plan).toEqual({ rev: 4, prev: 0, base: 4, texts: [], keptRefs: [], cleanup: { keepRev: 0 } });
     const marker = buildCommit('s', plan, {}, now, {});
     expect(marker).toEqual({ sessionId: 's', rev: 4, prev: 0, base: 4, count: 0, at: new Date(now) });
-    expect(planClear(marker)).toBeUndefined();
-    // A marker that still records ids (an append_items with no items after the clear) is cleared again.
-    expect(planClear({ ...marker, ops: [{ id: 'o', fp: 'f', at: new Date(now) }] })).toMatchObject({ rev: 5 });
+    expect(planClear(marker, now)).toMatchObject({ rev: 5, prev: 0, base: 5 });
+  });
+
+  it('writes nothing on an expired history: there is nothing to clear and no entry to create', () => {
+    expect(planClear(commit(3, 2, ['x'], { until: new Date(now - 1) }), now)).toBeUndefined();
+    expect(planClear(commit(3, 2, ['x'], { until: new Date(now + 1) }), now)).toMatchObject({ rev: 4 });
   });
 });
 
