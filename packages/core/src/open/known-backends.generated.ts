@@ -12,6 +12,7 @@ export interface KnownBackend {
 export const KNOWN_BACKENDS: readonly KnownBackend[] = [
   { name: 'dynamodb', packageName: '@sessions/dynamodb', driver: '@aws-sdk/client-dynamodb', schemes: ['dynamodb'] },
   { name: 'mongodb', packageName: '@sessions/mongo', driver: 'mongodb', schemes: ['mongodb', 'mongodb+srv'] },
+  { name: 'mysql', packageName: '@sessions/mysql', driver: 'mysql2', schemes: ['mysql', 'mariadb'] },
   { name: 'postgres', packageName: '@sessions/postgres', driver: 'postgres', schemes: ['postgres', 'postgresql'] },
   { name: 'redis', packageName: '@sessions/redis', driver: 'redis', schemes: ['redis', 'rediss'] },
   {
