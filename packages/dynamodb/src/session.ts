@@ -2,11 +2,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BaseSession,
   type EncodedHistoryTransaction,
+  type MetadataWrite,
   type SessionError,
   settleTransaction,
   type TransactionVerdict,
   utf8ByteLength,
 } from '@sessions/core';
+import { needsCount, upgradeSession } from './engine/catalog.js';
 import { type ChainItem, type Deletion, matchesSuffix, readSnapshot, type Snapshot } from './engine/chain.js';
 import { type CommitPort, type CommitStep, commitStep, commitWithRetry, decided } from './engine/commit.js';
 import { assertBudget, withBudget } from './engine/deadline.js';
@@ -50,6 +52,11 @@ interface StagedWrite {
   expected: string[];
 }
 
+/** Items of the history `base` describes at `now` (none when it is gone or expired). */
+function countOf(base: Meta | undefined, now: number): number {
+  return isLive(base, now) ? (base.itemCount ?? 0) : 0;
+}
+
 /**
  * A conversation history in DynamoDB: one row per item (chunked above 350 KB) under the
  * session's partition, plus a metadata row every change goes through with a conditional
@@ -73,7 +80,12 @@ export class DynamoDBSession extends BaseSession {
     this.tableName = validateTableName(options.tableName ?? DEFAULT_TABLE_NAME);
     this.createIfMissing = resolveCreateTableAlias(options) ?? true;
     this.#keyBytes = utf8ByteLength(this.sessionId) + 20;
-    const requests = new SessionRequests(this.#client, this.tableName, this.sessionId, this.createIfMissing);
+    const requests = new SessionRequests(
+      this.#client,
+      this.tableName,
+      this.sessionId,
+      this.createIfMissing ? () => setupTable(this.#client, this.tableName) : undefined,
+    );
     this.#requests = requests;
     this.#port = {
       transact: (plan) => requests.transact(plan),
@@ -128,6 +140,44 @@ export class DynamoDBSession extends BaseSession {
     await this.#exclusive(() => this.#replaceAll(items));
   }
 
+  /** One consistent read of the metadata row; nothing for a session that is gone or expired. */
+  protected async readMetadata(): Promise<{ text: string; version: number } | undefined> {
+    const meta = await this.#requests.getMeta();
+    this.#remember(meta);
+    return isLive(meta, Date.now()) ? { text: meta.labels, version: meta.labelsVersion } : undefined;
+  }
+
+  /**
+   * The metadata goes through the same conditional transaction as every write (so the TTL slides
+   * and the catalog entry moves with it); `false` when another metadata write came first. A
+   * concurrent item write only makes it plan again.
+   */
+  protected writeMetadata(update: MetadataWrite): Promise<boolean> {
+    return this.#exclusive(() =>
+      commitWithRetry<boolean>(this.#port, {
+        plan: async () => {
+          const base = await this.#countedMeta();
+          const now = Date.now();
+          const live = isLive(base, now);
+          if ((live ? base.labelsVersion : 0) !== update.expectedVersion) return decided(false);
+          const top = live ? base.top : -1;
+          return this.#commit(true, {
+            now,
+            base,
+            requireLive: live,
+            generation: live ? base.generation : freshGeneration(base, now),
+            top,
+            nextSeq: base?.nextSeq ?? 0,
+            kept: top,
+            puts: [],
+            itemCount: countOf(base, now),
+            labels: update.text,
+          });
+        },
+      }),
+    );
+  }
+
   /**
    * Core's deadline (`timeoutMs`), plus the call's abort signal on every request the primitive
    * sends: once the call settles, nothing it left behind keeps a socket or retries.
@@ -150,7 +200,7 @@ export class DynamoDBSession extends BaseSession {
   #append(texts: string[], operation: OperationRecord | undefined): Promise<TransactionVerdict> {
     return commitWithRetry<TransactionVerdict>(this.#port, {
       plan: async () => {
-        const base = await this.#knownMeta();
+        const base = await this.#countedMeta();
         const now = Date.now();
         const live = isLive(base, now);
         const kept = live ? base.top : -1;
@@ -170,6 +220,7 @@ export class DynamoDBSession extends BaseSession {
           kept,
           puts,
           operation,
+          itemCount: countOf(base, now) + texts.length,
         });
       },
       recorded: async (verdict) => verdict,
@@ -181,6 +232,7 @@ export class DynamoDBSession extends BaseSession {
     return commitWithRetry<string | undefined>(this.#port, {
       plan: async () => {
         const { meta, items } = await this.#snapshot(1);
+        if (await this.#upgraded(meta)) return { kind: 'again' };
         const item = items[0];
         if (!item || !meta) return decided(undefined);
         return this.#commit(item.text, {
@@ -193,6 +245,7 @@ export class DynamoDBSession extends BaseSession {
           kept: item.prev,
           puts: [],
           deletes: item.rows,
+          itemCount: (meta.itemCount as number) - 1,
         });
       },
     });
@@ -204,6 +257,7 @@ export class DynamoDBSession extends BaseSession {
     return commitWithRetry<TransactionVerdict>(this.#port, {
       plan: async () => {
         const snapshot = await this.#snapshot(count);
+        if (await this.#upgraded(snapshot.meta)) return { kind: 'again' };
         if (!matchesSuffix(snapshot.items, expected)) {
           const verdict = await this.#mismatch(snapshot, operation);
           return verdict === undefined ? { kind: 'again' } : decided(verdict);
@@ -227,6 +281,7 @@ export class DynamoDBSession extends BaseSession {
           puts,
           deletes,
           operation,
+          itemCount: (base.itemCount as number) - count + replacement.length,
         });
       },
       recorded: async (verdict) => verdict,
@@ -247,7 +302,18 @@ export class DynamoDBSession extends BaseSession {
           return decided(undefined);
         }
         const generation = live ? base.generation : freshGeneration(base, now);
-        const intent = { now, base, requireLive: live, generation, top, nextSeq, kept: -1, puts };
+        // The count is the new history's: an old row needs no counting here.
+        const intent = {
+          now,
+          base,
+          requireLive: live,
+          generation,
+          top,
+          nextSeq,
+          kept: -1,
+          puts,
+          itemCount: items.length,
+        };
         return this.#commit(undefined, intent, () => this.#requests.deleteDeadBelow(firstSeq));
       },
     });
@@ -258,7 +324,7 @@ export class DynamoDBSession extends BaseSession {
    * behind (older rows, operation ids of older generations) is deleted.
    */
   async #clear(): Promise<void> {
-    const meta = await this.#requests.clearMeta(Date.now());
+    const meta = await this.#requests.clearMeta(Date.now(), this.ttlSeconds);
     this.#remember(meta);
     if (meta) await this.#requests.deleteCleared(meta);
   }
@@ -313,6 +379,7 @@ export class DynamoDBSession extends BaseSession {
     let deletes: Deletion[] = [];
     if (mode === 'replaceSuffix') {
       const snapshot = await this.#snapshot(expected.length);
+      if (await this.#upgraded(snapshot.meta)) return { kind: 'again' };
       if (!matchesSuffix(snapshot.items, expected)) {
         await this.#requests.deleteRows(staged);
         const verdict = await this.#mismatch(snapshot, operation as OperationRecord);
@@ -323,11 +390,14 @@ export class DynamoDBSession extends BaseSession {
       kept = (snapshot.items[expected.length - 1] as ChainItem).prev;
       deletes = snapshot.items.slice(0, expected.length).flatMap((item) => item.rows);
     } else {
-      base = await this.#knownMeta();
+      base = mode === 'replaceAll' ? await this.#knownMeta() : await this.#countedMeta();
       kept = isLive(base, Date.now()) ? base.top : -1;
     }
     const now = Date.now();
     const whole = mode === 'replaceAll';
+    const itemCount = whole
+      ? write.texts.length
+      : countOf(base, now) - (mode === 'replaceSuffix' ? expected.length : 0) + write.texts.length;
     if (!linkable(base, stage, kept, whole, now)) return decided(RESTAGE);
     return this.#commit(
       'applied',
@@ -343,6 +413,7 @@ export class DynamoDBSession extends BaseSession {
         deletes,
         operation,
         writesRows: true,
+        itemCount,
       },
       whole ? () => this.#requests.deleteDeadBelow(stage.start) : undefined,
     );
@@ -378,6 +449,22 @@ export class DynamoDBSession extends BaseSession {
 
   #knownMeta(): Promise<Meta | undefined> {
     return this.#known.current(() => this.#requests.getMeta());
+  }
+
+  /** The known metadata, with an item count: a row of a release before the catalog is counted first. */
+  async #countedMeta(): Promise<Meta | undefined> {
+    const meta = await this.#knownMeta();
+    if (!needsCount(meta, Date.now())) return meta;
+    const upgraded = await upgradeSession(this.#requests, { keyBytes: this.#keyBytes, tableName: this.tableName });
+    this.#remember(upgraded);
+    return upgraded;
+  }
+
+  /** True when `meta` had to be counted first (the caller then reads again). */
+  async #upgraded(meta: Meta | undefined): Promise<boolean> {
+    if (!needsCount(meta, Date.now())) return false;
+    this.#remember(await upgradeSession(this.#requests, { keyBytes: this.#keyBytes, tableName: this.tableName }));
+    return true;
   }
 
   #remember(meta: Meta | undefined): void {

@@ -1,15 +1,22 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   BaseSessionStore,
+  type CatalogPosition,
+  type CatalogQuery,
   ClientHandle,
   redactUrl,
   registerSecret,
   type SessionError,
+  type SessionInfo,
   SessionValidationError,
+  utf8ByteLength,
   validateTtlSeconds,
 } from '@sessions/core';
+import { listPage, readInfo, removeSession } from './engine/catalog.js';
 import { withBudget } from './engine/deadline.js';
 import { DEFAULT_TABLE_NAME } from './engine/layout.js';
+import { SessionRequests, TableRequests } from './engine/requests.js';
+import { errorName } from './engine/retry.js';
 import { toDynamoDBSessionError } from './errors.js';
 import {
   boundedClientConfig,
@@ -101,6 +108,46 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
     return setupTable(this.#handle.client, this.tableName);
   }
 
+  /**
+   * A page from the catalog index: one parallel round of queries (one per shard), rarely more
+   * (engine/catalog.ts). A table of a release before the catalog gets its index first (setup()).
+   */
+  protected async listCatalog(query: CatalogQuery): Promise<{ sessions: SessionInfo[]; next?: CatalogPosition }> {
+    const table = new TableRequests(this.#handle.client, this.tableName, this.#createTable());
+    try {
+      return await listPage(query, table.queryShard, Date.now());
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException' && !this.createIfMissing) return { sessions: [] };
+      if (!isMissingIndex(error) || !this.createIfMissing) throw error;
+      // An older table: backfill and add the index (bounded by this call's deadline), then list.
+      await setupTable(this.#handle.client, this.tableName);
+      return listPage(query, table.queryShard, Date.now());
+    }
+  }
+
+  protected readSessionInfo(sessionId: string): Promise<SessionInfo | undefined> {
+    return readInfo(this.#requests(sessionId), sessionId, {
+      keyBytes: utf8ByteLength(sessionId) + 20,
+      tableName: this.tableName,
+    });
+  }
+
+  protected removeSession(sessionId: string): Promise<void> {
+    return removeSession(this.#requests(sessionId)).catch((error: unknown) => {
+      // Nothing to delete in a table that does not exist (and nothing is created for it).
+      if (errorName(error) !== 'ResourceNotFoundException') throw error;
+    });
+  }
+
+  #requests(sessionId: string): SessionRequests {
+    return new SessionRequests(this.#handle.client, this.tableName, sessionId, this.#createTable());
+  }
+
+  #createTable(): (() => Promise<void>) | undefined {
+    const client = this.#handle.client;
+    return this.createIfMissing ? () => setupTable(client, this.tableName) : undefined;
+  }
+
   protected createSession(sessionId: string): DynamoDBSession {
     return new DynamoDBSession({
       ...this.sessionOptions(sessionId),
@@ -131,6 +178,15 @@ export class DynamoDBSessionStore extends BaseSessionStore<DynamoDBSession> {
       ownsClient: this.#handle.owned,
     };
   }
+}
+
+/**
+ * DynamoDB's answer to a query of an index the table does not have, or is still filling (AWS:
+ * "Cannot read from backfilling global secondary index"): setup() adds it or waits for it.
+ */
+function isMissingIndex(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return errorName(error) === 'ValidationException' && /specified index|backfilling/i.test(String(message));
 }
 
 /** Secrets in a client config are masked wherever this process prints them from now on. */

@@ -255,9 +255,11 @@ describe('a server restart', () => {
     const service = await startPrivateService('dynamodb');
     cleanups.push(() => service.stop());
     const table = uniqueTable('restart');
-    // A cold JVM creates its first table slowly: set it up without the tight deadline.
+    // A cold JVM creates its first table, and makes its first write to a table with an index,
+    // slowly: both without the tight deadline.
     const setup = new DynamoDBSessionStore({ clientConfig: clientConfig({ endpoint: service.url }), tableName: table });
     await setup.setup();
+    await setup.session('warm-up').addItems([message('warm-up')]);
     await setup.close();
     const store = storeAt(service.url, 'own client', table);
     const session = store.session('restart');

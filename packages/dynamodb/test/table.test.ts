@@ -42,7 +42,29 @@ describe('ensureTable', () => {
     ]);
     expect(
       Object.fromEntries((Table?.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType])),
-    ).toEqual({ pk: 'S', sk: 'S' });
+    ).toEqual({ pk: 'S', sk: 'S', catalogShard: 'S', catalogKey: 'S' });
+    // The sparse catalog index (README "Table definition").
+    expect(
+      Table?.GlobalSecondaryIndexes?.map(({ IndexName, KeySchema, Projection, IndexStatus }) => ({
+        IndexName,
+        KeySchema,
+        Projection: { ...Projection, NonKeyAttributes: [...(Projection?.NonKeyAttributes ?? [])].sort() },
+        IndexStatus,
+      })),
+    ).toEqual([
+      {
+        IndexName: 'catalog',
+        KeySchema: [
+          { AttributeName: 'catalogShard', KeyType: 'HASH' },
+          { AttributeName: 'catalogKey', KeyType: 'RANGE' },
+        ],
+        Projection: {
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: ['createdAt', 'expiresAtMs', 'itemCount', 'labels', 'updatedAt'],
+        },
+        IndexStatus: 'ACTIVE',
+      },
+    ]);
     expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     expect(ttl).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
     // A second store (another client, so no memo) finds everything in place.

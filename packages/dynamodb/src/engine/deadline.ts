@@ -9,6 +9,13 @@
  * decides (with its `SessionTimeoutError`), the engine only stops what is left behind.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setMaxListeners } from 'node:events';
+
+/**
+ * Requests one call may have in flight on its signal, each with an abort listener: a catalog page
+ * queries its 16 shards at once (Node warns of a leak past 10 by default).
+ */
+const MAX_REQUESTS_IN_FLIGHT = 64;
 
 const current = new AsyncLocalStorage<AbortSignal>();
 
@@ -22,6 +29,7 @@ export async function withBudget<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
+  setMaxListeners(MAX_REQUESTS_IN_FLIGHT, controller.signal);
   try {
     return await call(() => current.run(controller.signal, body));
   } finally {

@@ -5,7 +5,7 @@
  * removes a live row. No I/O here: every function takes `now` (epoch ms).
  */
 import { DEFAULT_OPERATION_RETENTION_SECONDS } from '@sessions/core';
-import type { Meta, MetaState } from './layout.js';
+import { isLive, type Meta, type MetaState } from './layout.js';
 
 /**
  * Rows carry a DynamoDB TTL this long past the session's own expiry (at least one day, at
@@ -39,6 +39,10 @@ export interface MetaChange {
   kept: number;
   /** Whether the write puts rows of its own (they carry the new TTL). */
   writesRows: boolean;
+  /** Items on the chain after the write (written in the same transaction as the chain). */
+  itemCount: number;
+  /** New user metadata (text, '' for none); absent: kept, unless the session expired. */
+  labels?: string;
 }
 
 /**
@@ -64,16 +68,23 @@ export function nextMeta(
   const rowsExpireAt =
     keptFloor === undefined ? newFloor : newFloor === undefined ? keptFloor : Math.min(keptFloor, newFloor);
   const keepsCreation = base?.generation === change.generation && base.createdAt !== undefined;
+  // An expired (or deleted) session's metadata went with it; a new one starts empty.
+  const live = isLive(base, now);
+  const labelsVersion = live ? base.labelsVersion : 0;
   const state: MetaState = {
     version: (base?.version ?? 0) + 1,
     generation: change.generation,
     top: change.top,
     nextSeq: change.nextSeq,
     createdAt: keepsCreation ? (base.createdAt as number) : now,
-    updatedAt: now,
+    // Never backwards on the same history (another process's clock may be a little behind).
+    updatedAt: live ? Math.max(now, base.updatedAt ?? 0) : now,
     expiresAtMs: expiry?.expiresAtMs,
     expiresAt: expiry?.rowExpiresAt,
     rowsExpireAt,
+    itemCount: change.itemCount,
+    labels: change.labels ?? (live ? base.labels : ''),
+    labelsVersion: change.labels === undefined ? labelsVersion : labelsVersion + 1,
   };
   return { state, refresh };
 }

@@ -10,7 +10,9 @@
  *   order. A row's text and link never change (only its TTL is stamped again, see expiry.ts),
  *   and a sequence number is never written twice in one incarnation.
  * - `m`: the metadata row. It sorts right above the item rows, so one descending `Query` over
- *   `sk BETWEEN "i#" AND "m"` returns the metadata first and then the newest rows.
+ *   `sk BETWEEN "i#" AND "m"` returns the metadata first and then the newest rows. It is also the
+ *   session's catalog entry: item count, dates, labels (the user's metadata, named so here to
+ *   tell them from this row) and the keys of the sparse catalog index (engine/catalog.ts).
  * - `o#<operationId>`: one row per recorded history-transaction id (with its fingerprint).
  *
  * The visible history is a chain: the metadata's `top` names the newest row, each row's `p`
@@ -63,7 +65,61 @@ export const M = {
   updatedAt: 'updatedAt',
   expiresAtMs: 'expiresAtMs',
   rowsExpireAt: 'rowsExpireAt',
+  /** Items on the chain, changed in the same transaction as the chain (absent on rows of 0.1). */
+  itemCount: 'itemCount',
+  /** The user's metadata as canonical JSON text (absent: none). */
+  labels: 'labels',
+  /** Bumped by every metadata write: `updateMetadata`'s compare-and-set reads it. */
+  labelsVersion: 'labelsVersion',
+  /** Partition key of the catalog index: the session's shard. */
+  catalogShard: 'catalogShard',
+  /** Sort key of the catalog index: listing order as a string (engine/catalog.ts). */
+  catalogKey: 'catalogKey',
 } as const;
+
+/** The sparse global secondary index the catalog lists from (only metadata rows carry its keys). */
+export const CATALOG_INDEX = 'catalog';
+/**
+ * Shards of the catalog index. Every write moves its session's index entry, and one partition key
+ * value of an index takes about 1,000 write units a second; spread over 16 values a table takes
+ * 16 times that. A page queries every shard (in parallel) and merges. Fixed: a store that used
+ * another number would not find the entries written under this one.
+ */
+export const CATALOG_SHARDS = 16;
+/** Width of the inverted `updatedAt` that starts a catalog key (ms until year 2286 fit in 13 digits). */
+const CATALOG_TIME_DIGITS = 15;
+const CATALOG_TIME_MAX = 10 ** CATALOG_TIME_DIGITS - 1;
+/** Attributes the index projects besides its keys and the table's: what `SessionInfo` is built from. */
+export const CATALOG_PROJECTION = ['createdAt', 'updatedAt', 'itemCount', 'labels', 'expiresAtMs'] as const;
+
+/** The session's shard: FNV-1a over the id's UTF-16 code units (stable across releases). */
+export function catalogShard(sessionId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) {
+    hash ^= sessionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return String(hash % CATALOG_SHARDS);
+}
+
+/**
+ * The listing order as one string, so that the index sorts it: `updatedAt` inverted and
+ * zero-padded (newest first in ascending order), `#`, then the session id (ascending by UTF-8
+ * bytes, DynamoDB's string order). At most 15 + 1 + 512 bytes, under the 1,024 of a sort key.
+ */
+export function catalogKey(updatedAt: number, sessionId: string): string {
+  return `${catalogTime(updatedAt)}#${sessionId}`;
+}
+
+/** The fixed-width prefix of every catalog key of sessions updated at `updatedAt`. */
+export function catalogTime(updatedAt: number): string {
+  return String(CATALOG_TIME_MAX - updatedAt).padStart(CATALOG_TIME_DIGITS, '0');
+}
+
+/** The index keys of a metadata row. */
+export function catalogKeys(pk: string, updatedAt: number): Row {
+  return { [M.catalogShard]: { S: catalogShard(pk) }, [M.catalogKey]: { S: catalogKey(updatedAt, pk) } };
+}
 
 export function itemSk(seq: number): string {
   return ITEM_SK_PREFIX + seq.toString(16).padStart(SEQ_DIGITS, '0');
@@ -97,6 +153,12 @@ export interface Meta {
   expiresAtMs: number | undefined;
   /** Lowest `expiresAt` any chain row may carry; undefined = no chain row carries one. */
   rowsExpireAt: number | undefined;
+  updatedAt: number | undefined;
+  /** Undefined on a row written before the catalog (counted on first touch, see session.ts). */
+  itemCount: number | undefined;
+  /** The user's metadata text, '' for none. */
+  labels: string;
+  labelsVersion: number;
 }
 
 export function parseMeta(row: Row | undefined): Meta | undefined {
@@ -109,6 +171,10 @@ export function parseMeta(row: Row | undefined): Meta | undefined {
     createdAt: num(row[M.createdAt]),
     expiresAtMs: num(row[M.expiresAtMs]),
     rowsExpireAt: num(row[M.rowsExpireAt]),
+    updatedAt: num(row[M.updatedAt]),
+    itemCount: num(row[M.itemCount]),
+    labels: row[M.labels]?.S ?? '',
+    labelsVersion: num(row[M.labelsVersion]) ?? 0,
   };
 }
 
@@ -130,6 +196,10 @@ export interface MetaState {
   /** DynamoDB TTL of the metadata row itself (epoch seconds). */
   expiresAt: number | undefined;
   rowsExpireAt: number | undefined;
+  itemCount: number;
+  /** '' for none. */
+  labels: string;
+  labelsVersion: number;
 }
 
 export function metaRow(pk: string, state: MetaState): Row {
@@ -142,7 +212,11 @@ export function metaRow(pk: string, state: MetaState): Row {
     [M.nextSeq]: n(state.nextSeq),
     [M.createdAt]: n(state.createdAt),
     [M.updatedAt]: n(state.updatedAt),
+    [M.itemCount]: n(state.itemCount),
+    [M.labelsVersion]: n(state.labelsVersion),
+    ...catalogKeys(pk, state.updatedAt),
   };
+  if (state.labels !== '') row[M.labels] = { S: state.labels };
   if (state.expiresAtMs !== undefined) row[M.expiresAtMs] = n(state.expiresAtMs);
   if (state.expiresAt !== undefined) row[TTL_ATTRIBUTE] = n(state.expiresAt);
   if (state.rowsExpireAt !== undefined) row[M.rowsExpireAt] = n(state.rowsExpireAt);
@@ -158,6 +232,10 @@ export function toMeta(state: MetaState): Meta {
     createdAt: state.createdAt,
     expiresAtMs: state.expiresAtMs,
     rowsExpireAt: state.rowsExpireAt,
+    updatedAt: state.updatedAt,
+    itemCount: state.itemCount,
+    labels: state.labels,
+    labelsVersion: state.labelsVersion,
   };
 }
 

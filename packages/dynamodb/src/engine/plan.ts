@@ -4,6 +4,7 @@
  * requests are built here and sent by the caller.
  */
 import type { AttributeValue, TransactWriteItem, WriteRequest } from '@aws-sdk/client-dynamodb';
+import { MAX_METADATA_BYTES } from '@sessions/core';
 import type { Deletion } from './chain.js';
 import { budgetExpired } from './deadline.js';
 import { expiryAt, freshGeneration, nextMeta, operationCutoff, operationExpiresAt } from './expiry.js';
@@ -40,8 +41,11 @@ export const MAX_TRANSACTION_BYTES = 4_000_000;
 export const BATCH_WRITE_SIZE = 25;
 /** `BatchWriteItem` requests in flight at once. */
 export const PARALLEL_REQUESTS = 4;
-/** Upper bound of the metadata row's (and an operation-id row's) size. */
-export const META_BYTES = 600;
+/**
+ * Upper bound of the metadata row's (and an operation-id row's) size: its numbers, the user's
+ * metadata (at most 16 KiB) and the catalog keys (the session id twice, up to 512 bytes each).
+ */
+export const META_BYTES = 600 + MAX_METADATA_BYTES + 1_200;
 
 /** One commit: the metadata row goes from `base` to `next`, with rows put and deleted. */
 export interface TransactionPlan {
@@ -80,6 +84,10 @@ export interface WriteIntent {
   operation?: OperationRecord;
   /** Whether the write adds rows (default: it puts some); staged rows were put beforehand. */
   writesRows?: boolean;
+  /** Items on the chain after the write. */
+  itemCount: number;
+  /** New user metadata text ('' for none); absent: kept. */
+  labels?: string;
 }
 
 export interface PlannedWrite {
@@ -99,6 +107,8 @@ export function planWrite(intent: WriteIntent): PlannedWrite {
       nextSeq: intent.nextSeq,
       kept,
       writesRows: intent.writesRows ?? intent.puts.length > 0,
+      itemCount: intent.itemCount,
+      ...(intent.labels !== undefined && { labels: intent.labels }),
     },
     intent.ttlSeconds,
   );

@@ -19,6 +19,10 @@ const meta = (version: number): Meta => ({
   createdAt: 1,
   expiresAtMs: undefined,
   rowsExpireAt: undefined,
+  updatedAt: 1,
+  itemCount: 0,
+  labels: '',
+  labelsVersion: 0,
 });
 
 const planned = (base: Meta | undefined, kept = -1, ttlSeconds?: number): PlannedWrite =>
@@ -33,6 +37,7 @@ const planned = (base: Meta | undefined, kept = -1, ttlSeconds?: number): Planne
     kept,
     puts: [{ seq: 1, prev: kept, text: '"x"', bytes: 50 }],
     operation: { id: 'op', fingerprint: 'fp' },
+    itemCount: 1,
   });
 
 /** A port that answers `transact` from `outcomes` in turn and records every call. */

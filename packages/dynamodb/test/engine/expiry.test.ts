@@ -18,9 +18,13 @@ const meta = (extra: Partial<Meta> = {}): Meta => ({
   createdAt: 10,
   expiresAtMs: undefined,
   rowsExpireAt: undefined,
+  updatedAt: 1,
+  itemCount: 0,
+  labels: '',
+  labelsVersion: 0,
   ...extra,
 });
-const change = { generation: 50, top: 5, nextSeq: 6, kept: 4, writesRows: true };
+const change = { generation: 50, top: 5, nextSeq: 6, kept: 4, writesRows: true, itemCount: 1 };
 
 describe('expiryAt', () => {
   it('reads expire ttlSeconds after the write; rows get DynamoDB TTL at least a day (or the TTL) later', () => {

@@ -28,6 +28,9 @@ export function state(extra: Partial<MetaState> = {}): MetaState {
     expiresAtMs: undefined,
     expiresAt: undefined,
     rowsExpireAt: undefined,
+    itemCount: 0,
+    labels: '',
+    labelsVersion: 0,
     ...extra,
   };
 }

@@ -31,6 +31,10 @@ const meta = (extra: Partial<Meta> = {}): Meta => ({
   createdAt: 1,
   expiresAtMs: undefined,
   rowsExpireAt: undefined,
+  updatedAt: 1,
+  itemCount: 0,
+  labels: '',
+  labelsVersion: 0,
   ...extra,
 });
 const noPause = async () => {};
@@ -102,7 +106,15 @@ describe('transactionActions', () => {
 describe('planWrite', () => {
   it('bumps the version, slides the expiry and asks for a stamp when kept rows would expire first', () => {
     const base = meta({ rowsExpireAt: 10 });
-    const common = { now: 1_000_000, requireLive: true, generation: 100, top: 10, nextSeq: 11, puts: rows(1) };
+    const common = {
+      now: 1_000_000,
+      requireLive: true,
+      generation: 100,
+      top: 10,
+      nextSeq: 11,
+      puts: rows(1),
+      itemCount: 1,
+    };
     const withTtl = planWrite({ ...common, base, ttlSeconds: 60, kept: 9 });
     expect(withTtl.plan.next).toMatchObject({ version: 6, expiresAtMs: 1_060_000, createdAt: 1 });
     expect(withTtl.stampUpTo).toBe(9);

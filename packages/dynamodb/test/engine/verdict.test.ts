@@ -17,6 +17,10 @@ const meta = (extra: Partial<Meta> = {}): Meta => ({
   createdAt: 1,
   expiresAtMs: undefined,
   rowsExpireAt: undefined,
+  updatedAt: 1,
+  itemCount: 0,
+  labels: '',
+  labelsVersion: 0,
   ...extra,
 });
 const record = (fingerprint: string, at: number, generation = 100): Row => ({
