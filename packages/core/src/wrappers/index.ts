@@ -27,3 +27,16 @@ export {
   withHistoryWindow,
   withoutHistoryWindow,
 } from './history-window.js';
+export {
+  describeSessionTarget,
+  type HookContext,
+  type HookedSession,
+  type HookedStore,
+  type SessionHooks,
+  type SessionOperation,
+  type SessionOperationEvent,
+  type SessionOperationStart,
+  type SessionTargetDescription,
+  type WritePart,
+  withHooks,
+} from './hooks.js';

@@ -1,0 +1,3 @@
+import { serviceGlobalSetup } from '@sessions/test-services/vitest';
+
+export default serviceGlobalSetup('redis');
