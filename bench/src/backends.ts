@@ -9,9 +9,18 @@ import { join } from 'node:path';
 import { BACKEND_DESCRIPTORS } from '@sessions/cli';
 import { rawDynamo } from './baselines/dynamodb.ts';
 import { rawMongo } from './baselines/mongo.ts';
+import { rawMySQL } from './baselines/mysql.ts';
 import { rawPostgres } from './baselines/postgres.ts';
 import { rawRedis } from './baselines/redis.ts';
 import { rawSqlite } from './baselines/sqlite.ts';
+import {
+  dynamoCatalog,
+  memoryCatalog,
+  mongoCatalog,
+  postgresCatalog,
+  redisCatalog,
+  sqliteCatalog,
+} from './catalog-stores.ts';
 import {
   oursDynamo,
   oursFromDescriptor,
@@ -26,9 +35,9 @@ import type { BackendSpec } from './subject.ts';
 
 /** A temporary directory for the SQLite file, removed at exit. */
 let sqliteDir: string | undefined;
-function sqliteUrl(): string {
+function sqliteUrl(name = 'bench'): string {
   sqliteDir ??= mkdtempSync(join(tmpdir(), 'sessions-bench-sqlite-'));
-  return `file:${join(sqliteDir, 'bench.db')}`;
+  return `file:${join(sqliteDir, `${name}.db`)}`;
 }
 export function removeSqliteFiles(): void {
   if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
@@ -41,6 +50,7 @@ const MEASURED: BackendSpec[] = [
     roundTrips: 'in-process',
     ours: { role: 'ours', label: '@sessions/core InMemorySessionStore', create: () => oursInMemory() },
     peers: [{ role: 'peer', label: 'Agents SDK MemorySession', create: () => sdkMemorySession() }],
+    catalog: memoryCatalog,
   },
   {
     name: 'sqlite',
@@ -54,6 +64,7 @@ const MEASURED: BackendSpec[] = [
       sharesStorageWith: 'ours',
     },
     peers: [],
+    catalog: sqliteCatalog(sqliteUrl),
   },
   {
     name: 'redis',
@@ -63,6 +74,7 @@ const MEASURED: BackendSpec[] = [
     ours: { role: 'ours', label: '@sessions/redis', create: oursRedis },
     raw: { role: 'raw', label: 'raw node-redis', create: rawRedis, sharesStorageWith: 'ours' },
     peers: [{ role: 'peer', label: 'LangChain RedisChatMessageHistory', create: langchainRedis }],
+    catalog: redisCatalog,
   },
   {
     name: 'postgres',
@@ -72,6 +84,7 @@ const MEASURED: BackendSpec[] = [
     ours: { role: 'ours', label: '@sessions/postgres', create: oursPostgres },
     raw: { role: 'raw', label: 'raw postgres.js', create: rawPostgres, sharesStorageWith: 'ours' },
     peers: [{ role: 'peer', label: 'LangChain PostgresChatMessageHistory', create: langchainPostgres }],
+    catalog: postgresCatalog,
   },
   {
     name: 'mongo',
@@ -84,6 +97,21 @@ const MEASURED: BackendSpec[] = [
     ours: { role: 'ours', label: '@sessions/mongo', create: oursMongo },
     raw: { role: 'raw', label: 'raw mongodb driver', create: rawMongo, sharesStorageWith: 'ours' },
     peers: [{ role: 'peer', label: 'LangChain MongoDBChatMessageHistory', create: langchainMongo }],
+    catalog: mongoCatalog,
+  },
+  {
+    name: 'mysql',
+    packageName: '@sessions/mysql',
+    service: 'mysql',
+    roundTrips: 'proxy',
+    ours: {
+      role: 'ours',
+      label: '@sessions/mysql',
+      // From the descriptor's test URL: tables prefixed `bench_`, which the raw baseline reads too.
+      create: (url) => oursFromDescriptor(BACKEND_DESCRIPTORS.find((d) => d.name === 'mysql')!, url),
+    },
+    raw: { role: 'raw', label: 'raw mysql2', create: rawMySQL, sharesStorageWith: 'ours' },
+    peers: [],
   },
   {
     name: 'dynamodb',
@@ -93,6 +121,7 @@ const MEASURED: BackendSpec[] = [
     ours: { role: 'ours', label: '@sessions/dynamodb', create: oursDynamo },
     raw: { role: 'raw', label: 'raw @aws-sdk/client-dynamodb', create: rawDynamo, sharesStorageWith: 'ours' },
     peers: [{ role: 'peer', label: 'LangChain DynamoDBChatMessageHistory', create: langchainDynamo }],
+    catalog: dynamoCatalog,
   },
 ];
 

@@ -7,6 +7,9 @@
  * - `BENCH_BACKENDS=a,b`     only these backends (memory, sqlite, redis, postgres, mongo, dynamodb)
  * - `BENCH_BUDGET_MS=n`      time each contestant spends on one operation (default 900, quick 80)
  * - `BENCH_OUT=dir`          where to write latest.md / latest.json / latency-vs-history.svg
+ * - `BENCH_CATALOG_SIZE=n`   the large store of the catalog figures (default 100,000, quick 5,000)
+ * - `BENCH_MERGE=1`          keep the other backends of the `latest.json` already in the output
+ *                            folder (a run of a few backends then updates only theirs)
  */
 import { fileURLToPath } from 'node:url';
 import type { ConcurrencyOptions } from './concurrency.ts';
@@ -26,6 +29,19 @@ export interface BenchConfig {
   popSeed: number;
   backends: string[] | undefined;
   outDir: string;
+  /** Keep the backends this run does not measure from the results already in `outDir`. */
+  merge: boolean;
+  catalog: CatalogOptions;
+}
+
+export interface CatalogOptions {
+  /** Sessions in the small and the large store that `listSessions` pages are timed on. */
+  small: number;
+  large: number;
+  /** Concurrent writers seeding a store through our store. */
+  seedConcurrency: number;
+  /** Seeding one store stops after this long; the size reached is reported. */
+  seedDeadlineMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -48,5 +64,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     popSeed: quick ? 450 : 3_100,
     backends: env.BENCH_BACKENDS ? env.BENCH_BACKENDS.split(',').map((s) => s.trim().toLowerCase()) : undefined,
     outDir: env.BENCH_OUT ?? defaultOut,
+    merge: env.BENCH_MERGE === '1' || env.BENCH_MERGE === 'true',
+    catalog: {
+      small: 1_000,
+      large: Number(env.BENCH_CATALOG_SIZE) || (quick ? 5_000 : 100_000),
+      seedConcurrency: 32,
+      seedDeadlineMs: quick ? 40_000 : 150_000,
+    },
   };
 }

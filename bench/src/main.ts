@@ -2,7 +2,7 @@
  * `pnpm bench`: starts the servers, runs every backend's scenarios, writes
  * `results/latest.md`, `results/latest.json` and `results/latency-vs-history.svg`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceName } from '@sessions/test-services';
@@ -11,7 +11,7 @@ import { renderChart } from './chart.ts';
 import { loadConfig } from './config.ts';
 import { averageItemBytes } from './items.ts';
 import { updateReadme } from './readme.js';
-import { buildReport, renderJson, renderMarkdown } from './report.ts';
+import { buildReport, type RunPart, renderJson, renderMarkdown } from './report.ts';
 import { type BackendResult, runBackend } from './scenarios.ts';
 import { type BenchServer, startBenchServer } from './servers.ts';
 import { describeError } from './timing.ts';
@@ -80,11 +80,53 @@ try {
     results.push(result);
   }
 
+  // BENCH_MERGE: the other backends come from the results already written (same kind of run only)
+  const parts: RunPart[] = [];
+  const keptServers: { name: string; source: string }[] = [];
+  const previousFile = join(config.outDir, 'latest.json');
+  if (config.merge && existsSync(previousFile)) {
+    const earlier = JSON.parse(readFileSync(previousFile, 'utf8')) as {
+      startedAt: string;
+      seconds: number;
+      config: { quick: boolean };
+      backends: BackendResult[];
+      servers: { name: string; source: string }[];
+      parts?: RunPart[];
+    };
+    if (earlier.config.quick !== config.quick) {
+      log(`not merging: ${previousFile} is a ${earlier.config.quick ? 'quick' : 'full'} run`);
+    } else {
+      const kept = earlier.backends.filter((b) => !selected.some((s) => s.name === b.name));
+      const earlierParts = earlier.parts ?? [
+        { startedAt: earlier.startedAt, seconds: earlier.seconds, backends: earlier.backends.map((b) => b.name) },
+      ];
+      for (const part of earlierParts) {
+        const backends = part.backends.filter((name) => kept.some((b) => b.name === name));
+        if (backends.length) parts.push({ ...part, backends });
+      }
+      const order = (name: string) => BACKENDS.findIndex((b) => b.name === name);
+      results.push(...kept);
+      results.sort((a, z) => order(a.name) - order(z.name));
+      for (const server of earlier.servers) {
+        if (!servers.has(server.name as ServiceName)) keptServers.push(server);
+      }
+      if (kept.length) log(`merged with ${previousFile}: kept ${kept.map((b) => b.name).join(', ')}`);
+    }
+  }
+  // (BENCH_BACKENDS=none BENCH_MERGE=1 measures nothing and only renders the results again)
+  if (parts.length && selected.length) {
+    parts.push({
+      startedAt: started.toISOString(),
+      seconds: (performance.now() - t0) / 1000,
+      backends: selected.map((b) => b.name),
+    });
+  }
+
   const cpu = cpus();
   const report = buildReport(
     {
-      startedAt: started.toISOString(),
-      seconds: (performance.now() - t0) / 1000,
+      startedAt: parts[0]?.startedAt ?? started.toISOString(),
+      seconds: parts.length ? parts.reduce((sum, p) => sum + p.seconds, 0) : (performance.now() - t0) / 1000,
       machine: {
         platform: `${platform()} ${release()}`,
         cpus: cpu.length,
@@ -94,7 +136,8 @@ try {
       },
       itemBytes: averageItemBytes(),
       config,
-      servers: [...servers.values()].map((s) => ({ name: s.name, source: s.source })),
+      servers: [...[...servers.values()].map((s) => ({ name: s.name, source: s.source })), ...keptServers],
+      ...(parts.length ? { parts } : {}),
     },
     results,
   );
@@ -113,7 +156,7 @@ try {
     updateReadme(
       join(import.meta.dirname, '..', '..', 'README.md'),
       md,
-      `Full run of ${started.toISOString().slice(0, 10)}, ${report.info.machine.cpus} × ${report.info.machine.cpuModel}, Node ${process.version}; details, targets and the reasons for every miss in [bench/results/latest.md](bench/results/latest.md).`,
+      `Full run${parts.length ? ` (${parts.length} runs of a few backends each, merged)` : ''} of ${started.toISOString().slice(0, 10)}, ${report.info.machine.cpus} × ${report.info.machine.cpuModel}, Node ${process.version}; details, targets and the reasons for every miss in [bench/results/latest.md](bench/results/latest.md).`,
     );
   }
   console.log(`\n${md.slice(0, md.indexOf('\n## ', md.indexOf('## Targets') + 5))}`);

@@ -2,9 +2,10 @@
  * `latest.md` (summary table, targets, one detailed table per backend, memory, concurrency,
  * failures, method) and `latest.json` (everything measured).
  */
+import { PAGE_LABEL, type PageFigure, type WriteFigure } from './catalog.ts';
 import type { BenchConfig } from './config.ts';
 import type { BackendResult, Measurement, OpResult } from './scenarios.ts';
-import { checkTargets, fmtMs, opName, ratio, TARGET_TEXT, type TargetCheck } from './targets.ts';
+import { checkTargets, countText, fmtMs, opName, ratio, TARGET_TEXT, type TargetCheck } from './targets.ts';
 
 export interface RunInfo {
   startedAt: string;
@@ -13,6 +14,14 @@ export interface RunInfo {
   itemBytes: number;
   config: BenchConfig;
   servers: { name: string; source: string }[];
+  /** Set when the results merge runs of a few backends each (`BENCH_MERGE=1`). */
+  parts?: RunPart[];
+}
+
+export interface RunPart {
+  startedAt: string;
+  seconds: number;
+  backends: string[];
 }
 
 export interface Report {
@@ -69,6 +78,11 @@ export function renderMarkdown(report: Report): string {
     '',
     `Run ${info.startedAt} · ${c.quick ? '**quick smoke run** (BENCH_QUICK=1, few iterations: not for comparison)' : 'full run'} · ${info.seconds.toFixed(0)} s · ` +
       `${info.machine.cpus} × ${info.machine.cpuModel}, ${info.machine.memoryGiB} GiB, ${info.machine.platform}, Node ${info.machine.node}.`,
+    ...(info.parts
+      ? [
+          `Merged from ${info.parts.length} runs (\`BENCH_MERGE=1\`): ${info.parts.map((p) => `${p.backends.join(', ')} at ${p.startedAt} (${p.seconds.toFixed(0)} s)`).join('; ')}.`,
+        ]
+      : []),
     `Servers: ${info.servers.map((s) => `${s.name} (${s.source})`).join(', ') || 'none'}. Items average ${info.itemBytes} bytes of JSON ` +
       '(user message, assistant message, function call, function call result). Latencies are p50 / p99 of sequential calls from one ' +
       'client; **ratios are the headline** — absolute times on a shared 2-core machine are noisy.',
@@ -129,6 +143,9 @@ export function renderMarkdown(report: Report): string {
     );
   }
 
+  const catalogLine = renderCatalogLine(backends);
+  if (catalogLine) push('', catalogLine);
+
   push('', '## Targets', '');
   for (const target of Object.keys(TARGET_TEXT) as TargetCheck['target'][]) {
     const checks = targets.filter((t) => t.target === target);
@@ -140,10 +157,17 @@ export function renderMarkdown(report: Report): string {
     );
     for (const t of missed) push(`  - ❌ ${t.subject}: ${t.value}. Why: ${t.why ?? 'unknown'}.`);
     for (const t of na) push(`  - n/a ${t.subject}: ${t.value}.`);
-    if (target === 'flat-limit-read' || target === 'add10-round-trips') {
+    if (
+      target === 'flat-limit-read' ||
+      target === 'add10-round-trips' ||
+      target === 'catalog-flat-page' ||
+      target === 'catalog-write-overhead'
+    ) {
       for (const t of checks.filter((t) => t.status === 'met')) push(`  - ✅ ${t.subject}: ${t.value}.`);
     }
   }
+
+  push(...renderCatalog(backends, c));
 
   for (const b of backends) {
     push('', `## ${b.packageName}`, '');
@@ -243,13 +267,122 @@ export function renderMarkdown(report: Report): string {
       'in the same number of round trips (see `bench/src/baselines/`). Peers run on the same servers, used as their documentation shows.',
     `- Peak heap: V8's own GC profile (heap size before each collection) plus the size at the end, above a heap collected just before; median of ${c.heapRuns} run(s).`,
     `- Concurrency: ${c.concurrency.sessions} sessions × ${c.concurrency.writers} writers × up to ${c.concurrency.rounds} calls of ${c.concurrency.batchSize} items (no new call after ${c.concurrency.deadlineMs / 1000} s); items/s over wall time; then everything is read back and checked item by item.`,
+    `- Catalog: each store size is a namespace of its own (tables, key prefix, collections, DynamoDB table, SQLite file), seeded through our store by ${c.catalog.seedConcurrency} concurrent writers (one item per session, every 10th session labelled \`{ tenant: 'acme' }\` by \`updateMetadata\`), at most ${c.catalog.seedDeadlineMs / 1000} s per store; SQLite seeds with \`synchronous = OFF\` (the PostgreSQL test server already runs with fsync off). ` +
+      'The three pages at both sizes are timed in one round-robin like every other figure; page 20 re-reads the page after the cursor of page 19. ' +
+      'The write path: `addItems(1)` of our store, of the previous release of the same package (its source at the commit before its catalog commit, bundled with the core of that commit, in a namespace of its own on the same server) and of the raw baseline, timed turn by turn; ours ÷ previous is what the catalog adds.',
   );
   return `${lines.join('\n')}\n`;
 }
 
-/** 10 → "10", 10000 → "10k". */
+function catalogRatio(a: { stats?: { p50Ms: number } } | undefined, b: { stats?: { p50Ms: number } } | undefined) {
+  return a?.stats && b?.stats && b.stats.p50Ms > 0 ? a.stats.p50Ms / b.stats.p50Ms : undefined;
+}
+
+/** Sessions in the small and the large store (as seeded). */
+function catalogSizes(b: BackendResult): [number | undefined, number | undefined] {
+  const seeded = (store: string) => b.catalog?.sizes.find((s) => s.store === store)?.seeded;
+  return [seeded('small'), seeded('large')];
+}
+
+/** One line under the summary table (the README shows it too). */
+function renderCatalogLine(backends: BackendResult[]): string | undefined {
+  const cells: string[] = [];
+  for (const b of backends) {
+    const cat = b.catalog;
+    if (!cat) continue;
+    const [small, large] = catalogSizes(b);
+    const page = (store: string) => cat.pages.find((p) => p.kind === 'first' && p.store === store);
+    const list = catalogRatio(page('large'), page('small'));
+    const write = catalogRatio(
+      cat.write.find((w) => w.role === 'ours'),
+      cat.write.find((w) => w.role === 'previous'),
+    );
+    const l = page('large');
+    cells.push(
+      `${b.name} ${x(list)}${large === undefined || small === undefined ? '' : ` (${k(large)} ÷ ${k(small)}${l?.stats ? `: ${fmtMs(l.stats.p50Ms)}${countText(l) ? `, ${countText(l)}` : ''}` : ''})`} · ${x(write)}`,
+    );
+  }
+  if (cells.length === 0) return undefined;
+  return `**Session catalog** — \`listSessions({ limit: 50 })\` p50 on the large store ÷ on the small one (sessions; p50 and round trips on the large one) · \`addItems(1)\` with the catalog ÷ the release before it: ${cells.join('; ')}. Targets ≤ 1.5× and ≤ 1.15×; details under Catalog in [bench/results/latest.md](bench/results/latest.md).`;
+}
+
+function pageCell(f: PageFigure | undefined): string {
+  if (!f) return '–';
+  if (f.error) return `failed: ${escapeCell(f.error)}`;
+  if (!f.stats) return '–';
+  const n = countText(f);
+  return `${fmtMs(f.stats.p50Ms)} / ${fmtMs(f.stats.p99Ms)}${n ? ` · ${n}` : ''}${f.returned !== undefined && f.returned !== 50 ? ` · ${f.returned} listed` : ''}`;
+}
+
+function writeCell(f: WriteFigure | undefined): string {
+  if (!f) return '–';
+  if (f.error) return `failed: ${escapeCell(f.error)}`;
+  if (!f.stats) return '–';
+  const n = countText(f);
+  return `${fmtMs(f.stats.p50Ms)} / ${fmtMs(f.stats.p99Ms)}${n ? ` · ${n}` : ''}`;
+}
+
+function renderCatalog(backends: BackendResult[], c: BenchConfig): string[] {
+  const withCatalog = backends.filter((b) => b.catalog);
+  if (withCatalog.length === 0) return [];
+  const lines: string[] = [
+    '',
+    '## Catalog',
+    '',
+    `\`listSessions\` pages of 50 on a store of ${c.catalog.small.toLocaleString('en-US')} sessions and on a large one (${c.catalog.large.toLocaleString('en-US')} asked for; the size reached is shown), p50 / p99 · round trips (SQLite: calls into the driver; in-memory: none). ` +
+      "Every 10th session is labelled `{ tenant: 'acme' }`: the filtered page asks for those.",
+    '',
+    '| backend | page | small store p50 / p99 | large store p50 / p99 | large ÷ small |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  const notes: string[] = [];
+  for (const b of withCatalog) {
+    const cat = b.catalog!;
+    const [small, large] = catalogSizes(b);
+    if (cat.pages.length === 0) {
+      lines.push(`| ${b.packageName} | not measured: ${escapeCell(cat.error ?? 'no figures')} | | | |`);
+      continue;
+    }
+    for (const kind of Object.keys(PAGE_LABEL) as PageFigure['kind'][]) {
+      const s = cat.pages.find((p) => p.kind === kind && p.store === 'small');
+      const l = cat.pages.find((p) => p.kind === kind && p.store === 'large');
+      lines.push(
+        `| ${kind === 'first' ? b.packageName : ''} | ${PAGE_LABEL[kind]} | ${small === undefined ? '' : `${k(small)}: `}${pageCell(s)} | ${large === undefined ? '' : `${k(large)}: `}${pageCell(l)} | ${x(catalogRatio(l, s))} |`,
+      );
+    }
+    for (const size of cat.sizes) {
+      notes.push(
+        `${b.packageName}: ${size.seeded.toLocaleString('en-US')} of ${size.target.toLocaleString('en-US')} sessions seeded in ${size.seconds.toFixed(1)} s` +
+          `${size.truncated ? ' (stopped at the time limit)' : ''}${size.failedWrites ? `, ${size.failedWrites} writes failed (${escapeCell(size.firstError ?? '')})` : ''}`,
+      );
+    }
+    if (cat.error) notes.push(`${b.packageName}: ${escapeCell(cat.error)}`);
+  }
+  lines.push('', 'Seeding:', ...notes.map((n) => `- ${n}`));
+
+  lines.push(
+    '',
+    '**What the catalog adds to `addItems(1)`**: our store against the previous release of the same package (before its catalog commit) and the raw baseline, timed turn by turn on the same server; p50 / p99 · round trips.',
+    '',
+    '| backend | ours | previous release | raw baseline | ours ÷ previous (the catalog) | ours ÷ raw | previous ÷ raw |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  );
+  const releases: string[] = [];
+  for (const b of withCatalog) {
+    const w = b.catalog!.write;
+    const f = (role: WriteFigure['role']) => w.find((e) => e.role === role);
+    lines.push(
+      `| ${b.packageName} | ${writeCell(f('ours'))} | ${writeCell(f('previous'))} | ${f('raw') ? writeCell(f('raw')) : 'none'} | ${x(catalogRatio(f('ours'), f('previous')))} | ${x(catalogRatio(f('ours'), f('raw')))} | ${x(catalogRatio(f('previous'), f('raw')))} |`,
+    );
+    if (b.catalog!.previous) releases.push(`${b.packageName}: ${b.catalog!.previous.label}`);
+  }
+  if (releases.length) lines.push('', 'Previous releases:', ...releases.map((r) => `- ${r}`));
+  return lines;
+}
+
+/** 10 → "10", 10000 → "10k", 2738 → "2,738". */
 function k(n: number): string {
-  return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
+  return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : n.toLocaleString('en-US');
 }
 
 function fmtP50(m: Measurement | undefined): string {

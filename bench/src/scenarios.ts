@@ -5,6 +5,7 @@
  * concurrent writers with a zero-loss check.
  */
 
+import { type CatalogResult, runCatalog } from './catalog.ts';
 import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
 import type { BenchConfig } from './config.ts';
 import { makeItems } from './items.ts';
@@ -51,6 +52,8 @@ export interface BackendResult {
   ops: OpResult[];
   memory: { role: SubjectRole; label: string; heap?: HeapPeak; error?: string }[];
   concurrency: { role: SubjectRole; label: string; result?: ConcurrencyResult; error?: string }[];
+  /** The session catalog: listSessions pages at two store sizes, and addItems(1) against the previous release. */
+  catalog?: CatalogResult;
   seconds: number;
   /** Set when our store could not run at all. */
   error?: string;
@@ -320,6 +323,10 @@ export async function runBackend(
     }
   }
   await closeAll(live);
+
+  // ---- the session catalog (stores of its own, in namespaces of its own)
+  const catalog = await runCatalog(spec, server, config, runId);
+  if (catalog) result.catalog = catalog;
   result.seconds = (performance.now() - started) / 1000;
   return result;
 }

@@ -4,6 +4,7 @@
  * verifies each of them.
  */
 import type { AgentInputItem } from '@sessions/core';
+import type { CatalogSpec } from './catalog-stores.ts';
 import type { RoundTripCounter } from './proxy.ts';
 
 export type OpKind = 'add1' | 'add10' | 'getAll' | 'getLast20' | 'pop';
@@ -81,6 +82,8 @@ export interface BackendSpec {
   ours: SubjectSpec;
   raw?: SubjectSpec;
   peers: SubjectSpec[];
+  /** How to measure the session catalog (`listSessions` at two store sizes, the write-path cost). */
+  catalog?: CatalogSpec;
 }
 
 export const NATIVE: Support = { kind: 'native' };

@@ -2,6 +2,7 @@
  * The issue's targets, checked against the measurements (reported, never asserted). A missed
  * target carries the numbers that show why, and the reason when it is known (`notes.ts`).
  */
+import { PAGE_LABEL, type PageFigure, type WriteFigure } from './catalog.ts';
 import { explain } from './notes.ts';
 import type { BackendResult, Measurement, OpResult } from './scenarios.ts';
 import { OP_LABEL } from './subject.ts';
@@ -9,7 +10,13 @@ import { OP_LABEL } from './subject.ts';
 export type TargetStatus = 'met' | 'missed' | 'n/a';
 
 export interface TargetCheck {
-  target: 'flat-limit-read' | 'add10-round-trips' | 'overhead-vs-raw' | 'faster-than-peer';
+  target:
+    | 'flat-limit-read'
+    | 'add10-round-trips'
+    | 'overhead-vs-raw'
+    | 'faster-than-peer'
+    | 'catalog-flat-page'
+    | 'catalog-write-overhead';
   backend: string;
   subject: string;
   status: TargetStatus;
@@ -24,6 +31,10 @@ export const TARGET_TEXT: Record<TargetCheck['target'], string> = {
     '`addItems(10)` in one round trip on Redis, PostgreSQL and SQLite, at most two on MongoDB and DynamoDB',
   'overhead-vs-raw': 'our overhead over the raw-driver baseline at most 1.3× per operation (p50)',
   'faster-than-peer': 'faster than each peer on every operation the peer supports (p50)',
+  'catalog-flat-page':
+    '`listSessions` pages of 50 (the first, page 20 by cursor, filtered on metadata) on the large store (100,000 sessions, or what the time allowed) within 1.5× of the same page on the small one (1,000 sessions; 100 on FerretDB) (p50)',
+  'catalog-write-overhead':
+    'what the catalog adds to `addItems(1)` at most 1.15× (p50 of our store ÷ its previous release without the catalog, timed turn by turn)',
 };
 
 const MAX_ADD10_ROUND_TRIPS: Record<string, number> = { redis: 1, postgres: 1, sqlite: 1, mongo: 2, dynamodb: 2 };
@@ -164,6 +175,102 @@ export function checkTargets(backends: BackendResult[], historyLengths: number[]
         });
       }
     }
+    checks.push(...checkCatalog(b));
+  }
+  return checks;
+}
+
+/** Round trips (or driver calls) of a catalog figure, as text. */
+export function countText(f: PageFigure | WriteFigure | undefined): string | undefined {
+  if (f?.roundTrips) {
+    const r = f.roundTrips;
+    return r.min === r.max ? `${r.roundTrips} RT` : `${r.roundTrips} RT (${r.min}–${r.max})`;
+  }
+  if (f?.driverCalls !== undefined) return `${f.driverCalls} driver call${f.driverCalls === 1 ? '' : 's'}`;
+  return undefined;
+}
+
+function checkCatalog(b: BackendResult): TargetCheck[] {
+  const c = b.catalog;
+  if (!c) return [];
+  const checks: TargetCheck[] = [];
+  const label = b.packageName;
+  if (c.error && c.pages.length === 0) {
+    checks.push({
+      target: 'catalog-flat-page',
+      backend: b.name,
+      subject: label,
+      status: 'n/a',
+      value: `not measured: ${c.error}`,
+    });
+    return checks;
+  }
+  const largeSize = c.sizes.find((s) => s.store === 'large');
+  const small = c.sizes.find((s) => s.store === 'small')?.seeded;
+  const large = largeSize?.seeded;
+  for (const kind of Object.keys(PAGE_LABEL) as PageFigure['kind'][]) {
+    const s = c.pages.find((p) => p.kind === kind && p.store === 'small');
+    const l = c.pages.find((p) => p.kind === kind && p.store === 'large');
+    const subject = `${label}: ${PAGE_LABEL[kind]} at ${large?.toLocaleString('en-US')} ÷ ${small?.toLocaleString('en-US')} sessions`;
+    if (!s?.stats || !l?.stats || large === undefined || small === undefined || large <= small) {
+      checks.push({
+        target: 'catalog-flat-page',
+        backend: b.name,
+        subject,
+        status: 'n/a',
+        value: `not measured${(l?.error ?? s?.error) ? `: ${l?.error ?? s?.error}` : ''}`,
+      });
+      continue;
+    }
+    const r = l.stats.p50Ms / s.stats.p50Ms;
+    const [rtS, rtL] = [countText(s), countText(l)];
+    const value = `${r.toFixed(2)}× (${fmtMs(l.stats.p50Ms)} vs ${fmtMs(s.stats.p50Ms)}${rtL ? `; ${rtS === rtL ? `${rtL} at both sizes` : `${rtL} vs ${rtS}`}` : ''})`;
+    const missed = r > 1.5;
+    const why = [
+      explain(b.name, `catalog:${kind}`) ??
+        explain(b.name, 'catalog') ??
+        'the page does work that grows with the store',
+      ...(largeSize?.truncated
+        ? [
+            `the large store holds ${large.toLocaleString('en-US')} of the ${largeSize.target.toLocaleString('en-US')} sessions asked for (seeding stopped at its time limit)`,
+          ]
+        : []),
+    ].join('; ');
+    checks.push({
+      target: 'catalog-flat-page',
+      backend: b.name,
+      subject,
+      status: missed ? 'missed' : 'met',
+      value,
+      ...(missed ? { why } : {}),
+    });
+  }
+  const ours = c.write.find((w) => w.role === 'ours');
+  const previous = c.write.find((w) => w.role === 'previous');
+  const subject = `${label}: addItems(1) ÷ ${previous?.label ?? 'the previous release'}`;
+  if (!ours?.stats || !previous?.stats) {
+    checks.push({
+      target: 'catalog-write-overhead',
+      backend: b.name,
+      subject,
+      status: 'n/a',
+      value: `not measured${(previous?.error ?? ours?.error) ? `: ${previous?.error ?? ours?.error}` : ''}`,
+    });
+  } else {
+    const r = ours.stats.p50Ms / previous.stats.p50Ms;
+    const [rtO, rtP] = [countText(ours), countText(previous)];
+    const missed = r > 1.15;
+    const parts = [explain(b.name, 'catalog:write') ?? 'the catalog bookkeeping costs more than the target allows'];
+    if (rtO && rtP && rtO !== rtP) parts.push(`${rtO} against ${rtP} before`);
+    parts.push(`${fmtUs((ours.stats.p50Ms - previous.stats.p50Ms) * 1000)} more per call`);
+    checks.push({
+      target: 'catalog-write-overhead',
+      backend: b.name,
+      subject,
+      status: missed ? 'missed' : 'met',
+      value: `${r.toFixed(2)}× (${fmtMs(ours.stats.p50Ms)} vs ${fmtMs(previous.stats.p50Ms)}${rtO ? `; ${rtO === rtP ? `${rtO} both` : `${rtO} vs ${rtP}`}` : ''})`,
+      ...(missed ? { why: parts.join('; ') } : {}),
+    });
   }
   return checks;
 }

@@ -4,7 +4,8 @@
  * the very documents our store wrote. The least that gives the same results in the same round
  * trips:
  * - add: find the newest `rev`, `insertOne` the batch as `rev + 1` (a duplicate-key error means
- *   another writer took it: read and try again) — two round trips, like ours;
+ *   another writer took it: read and try again) — two round trips, like ours before the catalog
+ *   (which upserts the session's listing entry after the commit: a third);
  * - getItems(20): one `find` sorted by `rev` descending, limited to 20 documents, keeping the newest 20 items;
  * - getItems(): one `find` sorted by `rev` (plus the cursor's `getMore`s);
  * - pop: one `findOneAndUpdate` that `$pop`s the last item of the newest non-empty document.
