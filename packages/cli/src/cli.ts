@@ -3,10 +3,8 @@
  * of its arguments and streams so that tests run it in-process.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
-  type CopyProgress,
   type CopySessionsResult,
   copySessions,
   redactSecrets,
@@ -14,6 +12,7 @@ import {
   SessionConnectionError,
   suggest,
 } from '@sessions/core';
+import { positiveInteger, readIds } from './args.js';
 import {
   type CatalogStore,
   deleteCommand,
@@ -26,6 +25,7 @@ import {
 import { studioCommand } from './commands/studio.js';
 import { openSessionStore } from './open-store.js';
 import { describe, printable } from './output.js';
+import { ProgressDisplay } from './progress.js';
 
 /** Exit codes. */
 export const EXIT = {
@@ -374,85 +374,10 @@ async function runCatalogCommand(parsed: CatalogCommand, io: CliIo): Promise<num
   }
 }
 
-function positiveInteger(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return number;
-}
-
-/** One id per line (a trailing CR is dropped; blank lines are skipped; nothing else is trimmed). */
-async function* readIds(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  try {
-    for await (const line of lines) if (line.length > 0) yield line;
-  } finally {
-    lines.close();
-  }
-}
-
 /** Node's parseArgs message for an unknown option, with the option the user probably meant. */
 function withSuggestion(error: Error): string {
   const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(error.message)?.[1];
   if (!unknown) return error.message;
   const near = suggest(unknown.replace(/^-+/, ''), Object.keys(OPTIONS));
   return `unknown option ${unknown}${near ? ` (did you mean --${near}?)` : ''}`;
-}
-
-/**
- * Progress on stderr: on a terminal, one line rewritten in place (sessions done, and items
- * copied / total for each session in flight); otherwise one line per finished session.
- */
-class ProgressDisplay {
-  readonly #stream: CliIo['stderr'];
-  readonly #quiet: boolean;
-  readonly #live: boolean;
-  readonly #inFlight = new Map<string, CopyProgress>();
-  #finished = 0;
-  #shown = false;
-  #lastDraw = 0;
-
-  constructor(stream: CliIo['stderr'], quiet: boolean) {
-    this.#stream = stream;
-    this.#quiet = quiet;
-    this.#live = stream.isTTY === true && !quiet;
-  }
-
-  update(progress: CopyProgress): void {
-    if (this.#quiet) return;
-    if (progress.finished) {
-      this.#inFlight.delete(progress.sessionId);
-      this.#finished++;
-      if (!this.#live) {
-        this.line(
-          `✓ ${printable(progress.sessionId)}: ${progress.total} item(s), ${progress.total - progress.alreadyPresent} copied, ${progress.alreadyPresent} already there`,
-        );
-      }
-    } else {
-      this.#inFlight.set(progress.sessionId, progress);
-    }
-    if (!this.#live) return;
-    const now = Date.now();
-    if (!progress.finished && now - this.#lastDraw < 100) return;
-    this.#lastDraw = now;
-    const parts = [...this.#inFlight.values()].map((p) => `${printable(p.sessionId)} ${p.done}/${p.total}`);
-    const text = `${this.#finished} done${parts.length > 0 ? ` · copying ${parts.join(', ')}` : ''}`;
-    const width = Math.max(20, (this.#stream.columns ?? 80) - 1);
-    this.#stream.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
-    this.#shown = true;
-  }
-
-  /** A permanent line (above the live one). */
-  line(text: string): void {
-    if (this.#quiet && !text.startsWith('✗')) return;
-    this.clear();
-    this.#stream.write(`${text}\n`);
-  }
-
-  clear(): void {
-    if (this.#shown) this.#stream.write('\r\x1b[2K');
-    this.#shown = false;
-  }
 }
