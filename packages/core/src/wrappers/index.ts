@@ -39,4 +39,4 @@ export {
   type SessionTargetDescription,
   type WritePart,
   withHooks,
-} from './hooks.js';
+} from './hooks/index.js';

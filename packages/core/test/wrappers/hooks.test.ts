@@ -18,7 +18,7 @@ import {
   type SessionOperationEvent,
   type SessionOperationStart,
   withHooks,
-} from '../../src/wrappers/hooks.js';
+} from '../../src/wrappers/hooks/index.js';
 
 const full = { ttl: true, transactions: true, compaction: true, historyMutations: true };
 const message = (text: string, role = 'user') => ({ type: 'message', role, content: text });
