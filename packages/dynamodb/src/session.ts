@@ -9,24 +9,15 @@ import {
   utf8ByteLength,
 } from '@sessions/core';
 import { needsCount, upgradeSession } from './engine/catalog.js';
-import { type ChainItem, type Deletion, matchesSuffix, readSnapshot, type Snapshot } from './engine/chain.js';
+import { type ChainItem, matchesSuffix, readSnapshot, type Snapshot } from './engine/chain.js';
 import { type CommitPort, type CommitStep, commitStep, commitWithRetry, decided } from './engine/commit.js';
-import { assertBudget, withBudget } from './engine/deadline.js';
+import { withBudget } from './engine/deadline.js';
 import { freshGeneration } from './engine/expiry.js';
 import { KnownMeta } from './engine/known-meta.js';
 import { DEFAULT_TABLE_NAME, isLive, layoutItems, type Meta } from './engine/layout.js';
-import {
-  fitsInTransaction,
-  headerRow,
-  linkable,
-  planStage,
-  planWrite,
-  type StagePlan,
-  stagedRowCount,
-  type WriteIntent,
-} from './engine/plan.js';
+import { fitsInTransaction, planWrite, type WriteIntent } from './engine/plan.js';
 import { SessionRequests } from './engine/requests.js';
-import { backoff, sleep } from './engine/retry.js';
+import { countOf, type StagedWrite, stageWrite } from './engine/staged.js';
 import { mismatchVerdict, type OperationRecord } from './engine/verdict.js';
 import { toDynamoDBSessionError } from './errors.js';
 import {
@@ -37,25 +28,6 @@ import {
   validateTableName,
 } from './options.js';
 import { setupTable } from './setup.js';
-
-/** Large batches are staged again at most this many times when concurrent writes keep winning. */
-const MAX_STAGE_ATTEMPTS = 5;
-/** What a staged link returns when its rows no longer fit on the history: stage them again. */
-const RESTAGE = Symbol('restage');
-
-/** A write too large for one transaction, staged (see `#staged` below). */
-interface StagedWrite {
-  /** `append`: on top of the history; `replaceSuffix`: instead of `expected`; `replaceAll`: instead of all. */
-  mode: 'append' | 'replaceSuffix' | 'replaceAll';
-  texts: string[];
-  operation: OperationRecord | undefined;
-  expected: string[];
-}
-
-/** Items of the history `base` describes at `now` (none when it is gone or expired). */
-function countOf(base: Meta | undefined, now: number): number {
-  return isLive(base, now) ? (base.itemCount ?? 0) : 0;
-}
 
 /**
  * A conversation history in DynamoDB: one row per item (chunked above 350 KB) under the
@@ -329,94 +301,22 @@ export class DynamoDBSession extends BaseSession {
     if (meta) await this.#requests.deleteCleared(meta);
   }
 
-  /**
-   * Writes that do not fit in one transaction (more than ~98 rows, or over 4 MB): reserve a
-   * range of sequence numbers with an atomic `ADD`, write the rows there (invisible: nothing
-   * links to them yet), then link them into the chain with one conditional transaction on
-   * the metadata row. A crash before that last step leaves only unreachable rows. When
-   * concurrent writes keep winning, the rows are deleted and staged again, a few times.
-   */
-  async #staged(write: StagedWrite): Promise<TransactionVerdict> {
-    const count = stagedRowCount(write.texts, write.mode !== 'replaceAll', this.#keyBytes);
-    for (let attempt = 0; ; attempt++) {
-      const reserved = await this.#requests.reserve(count);
-      this.#remember(reserved);
-      const stage = planStage(write.texts, count, write.mode !== 'replaceAll', reserved, {
-        now: Date.now(),
-        ttlSeconds: this.ttlSeconds,
-        keyBytes: this.#keyBytes,
-      });
-      await this.#requests.putRows(stage.generation, stage.layout.rows, stage.rowExpiresAt);
-      const staged = stage.layout.rows.map((row) => row.seq);
-      const verdict = await commitWithRetry<TransactionVerdict | typeof RESTAGE>(this.#port, {
-        plan: () => this.#planLink(write, stage, staged),
-        recorded: async (verdict) => {
-          await this.#requests.deleteRows(staged);
-          return verdict;
-        },
-        exhausted: () => RESTAGE,
-        backoff: { baseMs: 10, capMs: 1_000 },
-      });
-      if (verdict !== RESTAGE) return verdict;
-      await this.#requests.deleteRows(staged);
-      if (attempt + 1 >= MAX_STAGE_ATTEMPTS) {
-        throw new Error(`concurrent writes to session kept invalidating a batch of ${count} rows; nothing was written`);
-      }
-      assertBudget();
-      await sleep(backoff(attempt, 50));
-    }
-  }
-
-  /** One attempt to link staged rows into the chain. */
-  async #planLink(
-    write: StagedWrite,
-    stage: StagePlan,
-    staged: number[],
-  ): Promise<CommitStep<TransactionVerdict | typeof RESTAGE>> {
-    const { mode, operation, expected } = write;
-    let base: Meta | undefined;
-    let kept: number;
-    let deletes: Deletion[] = [];
-    if (mode === 'replaceSuffix') {
-      const snapshot = await this.#snapshot(expected.length);
-      if (await this.#upgraded(snapshot.meta)) return { kind: 'again' };
-      if (!matchesSuffix(snapshot.items, expected)) {
-        await this.#requests.deleteRows(staged);
-        const verdict = await this.#mismatch(snapshot, operation as OperationRecord);
-        // The history changed meanwhile: the whole transaction is decided again.
-        return decided(verdict ?? (await this.#replaceSuffix(expected, write.texts, operation as OperationRecord)));
-      }
-      base = snapshot.meta;
-      kept = (snapshot.items[expected.length - 1] as ChainItem).prev;
-      deletes = snapshot.items.slice(0, expected.length).flatMap((item) => item.rows);
-    } else {
-      base = mode === 'replaceAll' ? await this.#knownMeta() : await this.#countedMeta();
-      kept = isLive(base, Date.now()) ? base.top : -1;
-    }
-    const now = Date.now();
-    const whole = mode === 'replaceAll';
-    const itemCount = whole
-      ? write.texts.length
-      : countOf(base, now) - (mode === 'replaceSuffix' ? expected.length : 0) + write.texts.length;
-    if (!linkable(base, stage, kept, whole, now)) return decided(RESTAGE);
-    return this.#commit(
-      'applied',
-      {
-        now,
-        base,
-        requireLive: isLive(base, now),
-        generation: stage.generation,
-        top: stage.layout.top,
-        nextSeq: Math.max(base?.nextSeq ?? 0, stage.start + stage.count),
-        kept: whole ? -1 : kept,
-        puts: whole ? [] : [headerRow(stage, kept, this.#keyBytes)],
-        deletes,
-        operation,
-        writesRows: true,
-        itemCount,
-      },
-      whole ? () => this.#requests.deleteDeadBelow(stage.start) : undefined,
-    );
+  /** A write too large for one transaction: staged, then linked (engine/staged.ts). */
+  #staged(write: StagedWrite): Promise<TransactionVerdict> {
+    return stageWrite(write, {
+      requests: this.#requests,
+      port: this.#port,
+      keyBytes: this.#keyBytes,
+      ttlSeconds: () => this.ttlSeconds,
+      remember: (meta) => this.#remember(meta),
+      snapshot: (limit) => this.#snapshot(limit),
+      upgraded: (meta) => this.#upgraded(meta),
+      mismatch: (snapshot, operation) => this.#mismatch(snapshot, operation),
+      replaceSuffix: (expected, texts, operation) => this.#replaceSuffix(expected, texts, operation),
+      knownMeta: () => this.#knownMeta(),
+      countedMeta: () => this.#countedMeta(),
+      commit: (result, intent, cleanup) => this.#commit(result, intent, cleanup),
+    });
   }
 
   /** A step that commits `intent` (with this handle's TTL), then returns `result`. */

@@ -21,8 +21,9 @@ import {
   SORT_KEY,
   TTL_ATTRIBUTE,
 } from './engine/layout.js';
-import { SessionRequests, TableRequests } from './engine/requests.js';
+import { SessionRequests } from './engine/requests.js';
 import { inParallel, sleep } from './engine/retry.js';
+import { TableRequests } from './engine/table-requests.js';
 
 /** How long `setup()` waits for a table to become ACTIVE (the call's deadline usually ends it first). */
 const ACTIVE_TIMEOUT_MS = 300_000;

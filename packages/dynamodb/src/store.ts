@@ -15,8 +15,9 @@ import {
 import { listPage, readInfo, removeSession } from './engine/catalog.js';
 import { withBudget } from './engine/deadline.js';
 import { DEFAULT_TABLE_NAME } from './engine/layout.js';
-import { SessionRequests, TableRequests } from './engine/requests.js';
+import { SessionRequests } from './engine/requests.js';
 import { errorName } from './engine/retry.js';
+import { TableRequests } from './engine/table-requests.js';
 import { toDynamoDBSessionError } from './errors.js';
 import {
   boundedClientConfig,

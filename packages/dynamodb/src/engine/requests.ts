@@ -1,30 +1,23 @@
 /**
- * The DynamoDB requests of one session's partition ({@link SessionRequests}) and of the catalog
- * across the table ({@link TableRequests}): the only engine file that sends anything.
+ * The DynamoDB requests of one session's partition ({@link SessionRequests}); the catalog's across
+ * the table are in `table-requests.ts`, the metadata updates' expressions in `meta-updates.ts`.
  * Every request goes through {@link sendWithRetries} (throttling, and a missing table created on
  * the spot when `createIfMissing` is on) and carries the call's abort signal (`deadline.ts`).
  */
 import {
-  type AttributeValue,
   BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
-  ScanCommand,
   TransactGetItemsCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
-  type UpdateItemCommandInput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { ShardPage, ShardQuery } from './catalog.js';
 import type { ChainPage } from './chain.js';
 import { assertBudget, requestOptions } from './deadline.js';
-import { expiryAt, ROW_TTL_SLACK_SECONDS } from './expiry.js';
 import {
   A,
-  CATALOG_INDEX,
-  catalogKeys,
   ITEM_SK_MIN,
   ITEM_SK_PREFIX,
   itemRow,
@@ -46,6 +39,7 @@ import {
   seqOf,
   TTL_ATTRIBUTE,
 } from './layout.js';
+import { clearUpdate, type MetaUpdate, tombstoneUpdate, upgradeUpdate } from './meta-updates.js';
 import { batchWriteAll, PARALLEL_REQUESTS, type TransactionPlan, transactionActions } from './plan.js';
 import { errorName, inParallel, sendWithRetries } from './retry.js';
 import { cancelledOutcome, type TransactionOutcome } from './verdict.js';
@@ -166,41 +160,7 @@ export class SessionRequests {
    * (nothing to clear: an expired one stays expired).
    */
   async clearMeta(now: number, ttlSeconds: number | undefined): Promise<Meta | undefined> {
-    const expiry = expiryAt(ttlSeconds, now);
-    const names: Record<string, string> = {
-      '#top': M.top,
-      '#updated': M.updatedAt,
-      '#g': M.generation,
-      '#v': M.version,
-      '#count': M.itemCount,
-      '#shard': M.catalogShard,
-      '#key': M.catalogKey,
-      '#expMs': M.expiresAtMs,
-      '#rowsExp': M.rowsExpireAt,
-      '#ttl': TTL_ATTRIBUTE,
-    };
-    const keys = catalogKeys(this.#pk, now);
-    const values: Record<string, AttributeValue> = {
-      ':none': n(-1),
-      ':now': n(now),
-      ':one': n(1),
-      ':zero': n(0),
-      ':shard': keys[M.catalogShard] as AttributeValue,
-      ':key': keys[M.catalogKey] as AttributeValue,
-    };
-    let set = '#top = :none, #updated = :now, #g = #g + :one, #count = :zero, #shard = :shard, #key = :key';
-    let remove = '#rowsExp';
-    if (expiry) {
-      set += ', #expMs = :expMs, #ttl = :ttl';
-      values[':expMs'] = n(expiry.expiresAtMs);
-      values[':ttl'] = n(expiry.rowExpiresAt);
-    } else remove += ', #expMs, #ttl';
-    return this.#updateMeta({
-      UpdateExpression: `SET ${set} ADD #v :one REMOVE ${remove}`,
-      ConditionExpression: 'attribute_exists(#g) AND (attribute_not_exists(#expMs) OR #expMs > :now)',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
+    return this.#updateMeta(clearUpdate(this.#pk, now, ttlSeconds));
   }
 
   /**
@@ -211,33 +171,7 @@ export class SessionRequests {
    * later. Undefined when there is no session (no metadata row, or one never written).
    */
   async tombstoneMeta(now: number): Promise<Meta | undefined> {
-    return this.#updateMeta({
-      UpdateExpression:
-        'SET #top = :none, #g = #g + :one, #expMs = :zero, #ttl = :ttl, #updated = :now ADD #v :one ' +
-        'REMOVE #labels, #labelsV, #count, #shard, #key, #rowsExp',
-      ConditionExpression: 'attribute_exists(#g)',
-      ExpressionAttributeNames: {
-        '#top': M.top,
-        '#g': M.generation,
-        '#expMs': M.expiresAtMs,
-        '#ttl': TTL_ATTRIBUTE,
-        '#updated': M.updatedAt,
-        '#v': M.version,
-        '#labels': M.labels,
-        '#labelsV': M.labelsVersion,
-        '#count': M.itemCount,
-        '#shard': M.catalogShard,
-        '#key': M.catalogKey,
-        '#rowsExp': M.rowsExpireAt,
-      },
-      ExpressionAttributeValues: {
-        ':none': n(-1),
-        ':one': n(1),
-        ':zero': n(0),
-        ':now': n(now),
-        ':ttl': n(Math.ceil(now / 1000) + ROW_TTL_SLACK_SECONDS),
-      },
-    });
+    return this.#updateMeta(tombstoneUpdate(now));
   }
 
   /**
@@ -246,38 +180,11 @@ export class SessionRequests {
    * its place in the listing. Undefined when the row changed meanwhile.
    */
   async upgradeMeta(meta: Meta, itemCount: number): Promise<Meta | undefined> {
-    const at = meta.updatedAt ?? meta.createdAt ?? Date.now();
-    const keys = catalogKeys(this.#pk, at);
-    return this.#updateMeta({
-      UpdateExpression:
-        'SET #count = :count, #shard = :shard, #key = :key, #created = if_not_exists(#created, :at), ' +
-        '#updated = if_not_exists(#updated, :at)',
-      ConditionExpression: '#v = :v AND attribute_not_exists(#count)',
-      ExpressionAttributeNames: {
-        '#count': M.itemCount,
-        '#shard': M.catalogShard,
-        '#key': M.catalogKey,
-        '#created': M.createdAt,
-        '#updated': M.updatedAt,
-        '#v': M.version,
-      },
-      ExpressionAttributeValues: {
-        ':count': n(itemCount),
-        ':shard': keys[M.catalogShard] as AttributeValue,
-        ':key': keys[M.catalogKey] as AttributeValue,
-        ':at': n(at),
-        ':v': n(meta.version),
-      },
-    });
+    return this.#updateMeta(upgradeUpdate(this.#pk, meta, itemCount));
   }
 
   /** A conditional `UpdateItem` of the metadata row; the row after it, or undefined when the condition failed. */
-  async #updateMeta(
-    update: Pick<
-      UpdateItemCommandInput,
-      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
-    >,
-  ): Promise<Meta | undefined> {
+  async #updateMeta(update: MetaUpdate): Promise<Meta | undefined> {
     try {
       const result = await this.#call(() =>
         this.#client.send(
@@ -412,89 +319,6 @@ export class SessionRequests {
 
   #key(sk: string): Row {
     return rowKey(this.#pk, sk);
-  }
-
-  #call<T>(send: () => Promise<T>): Promise<T> {
-    return sendWithRetries(() => {
-      assertBudget();
-      return send();
-    }, this.#createTable);
-  }
-}
-
-/**
- * Requests over the whole table, for the catalog: the index queries of a listing page and the
- * scan that gives rows of an older release their catalog attributes (store.ts).
- */
-export class TableRequests {
-  readonly #client: DynamoDBClient;
-  readonly #tableName: string;
-  readonly #createTable: (() => Promise<void>) | undefined;
-
-  constructor(client: DynamoDBClient, tableName: string, createTable: (() => Promise<void>) | undefined) {
-    this.#client = client;
-    this.#tableName = tableName;
-    this.#createTable = createTable;
-  }
-
-  /** One page of one shard of the catalog index (eventually consistent, as every index read). */
-  readonly queryShard = async (query: ShardQuery): Promise<ShardPage> => {
-    const page = await this.#call(() =>
-      this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          IndexName: CATALOG_INDEX,
-          KeyConditionExpression: '#shard = :shard AND #key BETWEEN :lo AND :hi',
-          ExpressionAttributeNames: { '#shard': M.catalogShard, '#key': M.catalogKey },
-          ExpressionAttributeValues: { ':shard': { S: query.shard }, ':lo': { S: query.lo }, ':hi': { S: query.hi } },
-          Limit: query.limit,
-          ...(query.startKey ? { ExclusiveStartKey: query.startKey } : {}),
-        }),
-        requestOptions(),
-      ),
-    );
-    return { rows: page.Items ?? [], lastKey: page.LastEvaluatedKey };
-  };
-
-  /** One strongly consistent read of a session's metadata row. */
-  async getMeta(sessionId: string): Promise<Row | undefined> {
-    const result = await this.#call(() =>
-      this.#client.send(
-        new GetItemCommand({ TableName: this.#tableName, Key: rowKey(sessionId, META_SK), ConsistentRead: true }),
-        requestOptions(),
-      ),
-    );
-    return result.Item;
-  }
-
-  /**
-   * One page of the scan for metadata rows without catalog attributes (written by a release
-   * before the catalog): their session ids. A whole scan reads the table once.
-   */
-  async uncataloguedPage(startKey: Row | undefined): Promise<{ sessionIds: string[]; lastKey: Row | undefined }> {
-    const page = await this.#call(() =>
-      this.#client.send(
-        new ScanCommand({
-          TableName: this.#tableName,
-          FilterExpression: '#sk = :m AND attribute_exists(#g) AND attribute_not_exists(#count)',
-          ExpressionAttributeNames: {
-            '#pk': PARTITION_KEY,
-            '#sk': SORT_KEY,
-            '#g': M.generation,
-            '#count': M.itemCount,
-          },
-          ExpressionAttributeValues: { ':m': { S: META_SK } },
-          ProjectionExpression: '#pk',
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-        requestOptions(),
-      ),
-    );
-    return {
-      sessionIds: (page.Items ?? []).flatMap((row) => row[PARTITION_KEY]?.S ?? []),
-      lastKey: page.LastEvaluatedKey,
-    };
   }
 
   #call<T>(send: () => Promise<T>): Promise<T> {
