@@ -1,4 +1,5 @@
 export { ClientHandle } from './base/client-handle.js';
+export { MissingTables, type MissingTablesPolicy } from './base/missing-tables.js';
 export { OncePerClient } from './base/once-per-client.js';
 export { checkOptions, suggest } from './base/options.js';
 export { BaseSession, type BaseSessionOptions, type MetadataWrite } from './base/session.js';

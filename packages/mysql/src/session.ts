@@ -3,6 +3,7 @@ import {
   DEFAULT_OPERATION_RETENTION_SECONDS,
   type EncodedHistoryTransaction,
   type MetadataWrite,
+  MissingTables,
   type SessionError,
   SessionValidationError,
   settleTransaction,
@@ -46,6 +47,13 @@ function historyOf(row: LockedRow) {
 export class MySQLSession extends BaseSession {
   readonly #pool: MySQLClient;
   readonly #tables: Tables;
+  // Without createIfMissing, missing tables read as empty and fail writes naming setup().
+  readonly #missingTables = new MissingTables({
+    createIfMissing: this.createIfMissing,
+    isMissingTable: isMissingTable,
+    explain: (cause) => new TablesMissingError(this.#tables, cause),
+    isExplained: (error) => error instanceof TablesMissingError,
+  });
   readonly #sql: Statements;
 
   constructor(options: MySQLSessionOptions) {
@@ -59,7 +67,7 @@ export class MySQLSession extends BaseSession {
   }
 
   protected readItems(limit: number | undefined): Promise<string[]> {
-    return this.#orWhenMissing(async () => {
+    return this.#missingTables.read(async () => {
       await this.#ready();
       const rows = await withConnection(this.#pool, this.timeoutMs, (run) =>
         limit === undefined
@@ -77,7 +85,7 @@ export class MySQLSession extends BaseSession {
    * with multi-statement mode off, one statement cannot write two tables.
    */
   protected appendItems(items: string[]): Promise<void> {
-    return this.#write(async () => {
+    return this.#missingTables.write(async () => {
       await this.#ready();
       const n = items.length;
       const ttl = this.#ttl();
@@ -97,7 +105,7 @@ export class MySQLSession extends BaseSession {
   }
 
   protected popLastItem(): Promise<string | undefined> {
-    return this.#orWhenMissing(async () => {
+    return this.#missingTables.read(async () => {
       await this.#ready();
       return this.#transaction(false, async (run) => {
         const [row] = await run.rows<LockedRow>(this.#sql.lock, [this.sessionId]);
@@ -114,7 +122,7 @@ export class MySQLSession extends BaseSession {
 
   /** Keeps the session row (catalog entry, metadata) with no items; clearing nothing changes nothing. */
   protected clearItems(): Promise<void> {
-    return this.#write(async () => {
+    return this.#missingTables.write(async () => {
       await this.#ready();
       await this.#transaction(true, async (run) => {
         const [row] = await run.rows<LockedRow>(this.#sql.lock, [this.sessionId]);
@@ -127,7 +135,7 @@ export class MySQLSession extends BaseSession {
   }
 
   protected commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
-    return this.#write(async () => {
+    return this.#missingTables.write(async () => {
       await this.#ready();
       const verdict = await this.#transaction(true, (run) => this.#decide(run, tx));
       settleTransaction(verdict, tx.operationId);
@@ -179,7 +187,7 @@ export class MySQLSession extends BaseSession {
   }
 
   protected replaceAllItems(items: string[]): Promise<void> {
-    return this.#write(async () => {
+    return this.#missingTables.write(async () => {
       await this.#ready();
       await this.#transaction(true, async (run) => {
         const history = await this.#lockOrCreate(run);
@@ -192,7 +200,7 @@ export class MySQLSession extends BaseSession {
   }
 
   protected readMetadata(): Promise<{ text: string; version: number } | undefined> {
-    return this.#orWhenMissing(async () => {
+    return this.#missingTables.read(async () => {
       await this.#ready();
       const [row] = await withConnection(this.#pool, this.timeoutMs, (run) =>
         run.rows<{ text: string; version: number }>(this.#sql.readMetadata, [this.sessionId]),
@@ -204,7 +212,7 @@ export class MySQLSession extends BaseSession {
   /** Compare-and-set in one statement (two when the row appeared meanwhile), each judged under the row lock. */
   protected async writeMetadata(update: MetadataWrite): Promise<boolean> {
     let stored = false;
-    await this.#write(async () => {
+    await this.#missingTables.write(async () => {
       await this.#ready();
       stored = await withConnection(this.#pool, this.timeoutMs, async (run) => {
         const ttl = this.#ttl();
@@ -286,31 +294,6 @@ export class MySQLSession extends BaseSession {
 
   #ready(): Promise<void> {
     return ensureSchema(this.#pool, this.#tables, this.timeoutMs, this.createIfMissing);
-  }
-
-  /** Without `createIfMissing`, missing tables mean nothing stored: a read returns `empty`. */
-  async #orWhenMissing<T>(read: () => Promise<T>, empty: T): Promise<T> {
-    try {
-      return await read();
-    } catch (error) {
-      if (this.#missing(error)) return empty;
-      throw error;
-    }
-  }
-
-  /** Without `createIfMissing`, a write to missing tables fails saying that `setup()` was not run. */
-  async #write(write: () => Promise<void>): Promise<void> {
-    try {
-      await write();
-    } catch (error) {
-      if (this.#missing(error) && !(error instanceof TablesMissingError))
-        throw new TablesMissingError(this.#tables, error);
-      throw error;
-    }
-  }
-
-  #missing(error: unknown): boolean {
-    return !this.createIfMissing && (error instanceof TablesMissingError || isMissingTable(error));
   }
 
   #ttl(): number | null {

@@ -3,6 +3,7 @@ import {
   DEFAULT_OPERATION_RETENTION_SECONDS,
   type EncodedHistoryTransaction,
   type MetadataWrite,
+  MissingTables,
   type SessionError,
   SessionValidationError,
   settleTransaction,
@@ -37,6 +38,13 @@ import { ensureSchema, TablesMissingError } from './setup.js';
 export class PostgresSession extends BaseSession {
   readonly #client: PostgresClient;
   readonly #tables: Tables;
+  // Without createIfMissing, missing tables read as empty and fail writes naming setup().
+  readonly #missingTables = new MissingTables({
+    createIfMissing: this.createIfMissing,
+    isMissingTable: isMissingRelation,
+    explain: (cause) => new TablesMissingError(this.#tables, cause),
+    isExplained: (error) => error instanceof TablesMissingError,
+  });
   readonly #queries: Queries;
   readonly #prepare: boolean;
   readonly #bounds: string;
@@ -54,7 +62,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected readItems(limit: number | undefined): Promise<string[]> {
-    return this.#orWhenMissing(() => this.#readItems(limit), []);
+    return this.#missingTables.read(() => this.#readItems(limit), []);
   }
 
   async #readItems(limit: number | undefined): Promise<string[]> {
@@ -70,7 +78,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected appendItems(items: string[]): Promise<void> {
-    return this.#write(() => this.#appendItems(items));
+    return this.#missingTables.write(() => this.#appendItems(items));
   }
 
   async #appendItems(items: string[]): Promise<void> {
@@ -98,7 +106,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected popLastItem(): Promise<string | undefined> {
-    return this.#orWhenMissing(() => this.#popLastItem(), undefined);
+    return this.#missingTables.read(() => this.#popLastItem(), undefined);
   }
 
   async #popLastItem(): Promise<string | undefined> {
@@ -118,7 +126,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected clearItems(): Promise<void> {
-    return this.#write(() => this.#clearItems());
+    return this.#missingTables.write(() => this.#clearItems());
   }
 
   async #clearItems(): Promise<void> {
@@ -136,7 +144,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
-    return this.#write(() => this.#commitTransaction(tx));
+    return this.#missingTables.write(() => this.#commitTransaction(tx));
   }
 
   async #commitTransaction(tx: EncodedHistoryTransaction): Promise<void> {
@@ -170,7 +178,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected replaceAllItems(items: string[]): Promise<void> {
-    return this.#write(() => this.#replaceAllItems(items));
+    return this.#missingTables.write(() => this.#replaceAllItems(items));
   }
 
   async #replaceAllItems(items: string[]): Promise<void> {
@@ -187,7 +195,7 @@ export class PostgresSession extends BaseSession {
   }
 
   protected readMetadata(): Promise<{ text: string; version: number } | undefined> {
-    return this.#orWhenMissing(() => this.#readMetadata(), undefined);
+    return this.#missingTables.read(() => this.#readMetadata(), undefined);
   }
 
   async #readMetadata(): Promise<{ text: string; version: number } | undefined> {
@@ -200,7 +208,7 @@ export class PostgresSession extends BaseSession {
 
   protected async writeMetadata(update: MetadataWrite): Promise<boolean> {
     let stored = false;
-    await this.#write(async () => {
+    await this.#missingTables.write(async () => {
       stored = await this.#writeMetadata(update);
     });
     return stored;
@@ -244,31 +252,6 @@ export class PostgresSession extends BaseSession {
 
   #ready(): Promise<void> {
     return ensureSchema(this.#client, this.#tables, this.timeoutMs, this.createIfMissing);
-  }
-
-  /** Without `createIfMissing`, missing tables mean nothing stored: a read returns `empty`. */
-  async #orWhenMissing<T>(read: () => Promise<T>, empty: T): Promise<T> {
-    try {
-      return await read();
-    } catch (error) {
-      if (this.#missing(error)) return empty;
-      throw error;
-    }
-  }
-
-  /** Without `createIfMissing`, a write to missing tables fails saying that `setup()` was not run. */
-  async #write(write: () => Promise<void>): Promise<void> {
-    try {
-      await write();
-    } catch (error) {
-      if (this.#missing(error) && !(error instanceof TablesMissingError))
-        throw new TablesMissingError(this.#tables, error);
-      throw error;
-    }
-  }
-
-  #missing(error: unknown): boolean {
-    return !this.createIfMissing && (error instanceof TablesMissingError || isMissingRelation(error));
   }
 
   /** The transaction's server-side bounds (`SET LOCAL`), pipelined before its first statement. */
